@@ -1,0 +1,83 @@
+import { EventEmitter } from 'node:events';
+import type { RecoveryReason, SupervisionState, UpsSnapshot } from './supervisor/types.js';
+
+/**
+ * The one in-process event bus. Modules never call each other's internals: the supervisor emits, the MQTT bridge
+ * (and logs, metrics, tests) listen. Each event name maps to exactly one payload type, checked by the compiler.
+ */
+export interface BusEvents {
+  /** A UPS's supervision state changed. */
+  'state-changed': { ups: string; from: SupervisionState; to: SupervisionState; at: number };
+  /** First fresh data after the agent started the driver. */
+  ready: { ups: string; startupMs: number; at: number };
+  /** upsd or the driver reports stale data. */
+  stale: { ups: string; source: 'upsd' | 'driver'; at: number };
+  /** Data is fresh again without a restart (within the grace period). */
+  'stale-cleared': { ups: string; at: number };
+  /** The driver stopped answering PING on its socket. */
+  hung: { ups: string; silentMs: number; at: number };
+  /** The driver process exited (or was killed). */
+  'driver-exited': { ups: string; childPid: number; code: number | null; signal: string | null; expected: boolean; at: number };
+  /** A driver process was started. */
+  'driver-started': { ups: string; childPid: number; at: number };
+  /** The recovery ladder started. */
+  recovering: { ups: string; reason: RecoveryReason; attempt: number; at: number };
+  /** The driver did not exit after SIGTERM in time and was SIGKILLed. */
+  'force-killed': { ups: string; childPid: number; at: number };
+  /** Recovery succeeded: fresh data again. */
+  recovered: { ups: string; reason: RecoveryReason; durationMs: number; attempt: number; at: number };
+  /** A recovery attempt failed; next attempt after `retryInMs`. */
+  'recovery-failed': { ups: string; reason: RecoveryReason; error: string; attempt: number; retryInMs: number; circuitOpen: boolean; at: number };
+  /** ups.status changed (from the driver's live feed or a poll, whichever came first). */
+  'status-changed': { ups: string; from: string | undefined; to: string; source: 'driver' | 'upsd'; at: number };
+  /** New data for a UPS (after a poll or a feed update); the snapshot is a copy. */
+  'ups-updated': { snapshot: UpsSnapshot; at: number };
+  /** upsd was started or restarted. */
+  'upsd-started': { childPid: number; at: number };
+  'upsd-exited': { childPid: number; code: number | null; signal: string | null; expected: boolean; at: number };
+  'upsd-restarted': { reason: string; durationMs: number; at: number };
+  /** upsd's TCP port stopped answering (connection refused, timeouts) while its process lives. */
+  'upsd-unresponsive': { error: string; at: number };
+}
+
+export type BusEventName = keyof BusEvents;
+
+type Listener<K extends BusEventName> = (payload: BusEvents[K]) => void;
+
+/** Typed wrapper around EventEmitter. Listeners are grouped by owner so a module can drop all of its own at stop. */
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  private readonly owners = new Map<object, Array<[BusEventName, Listener<BusEventName>]>>();
+
+  constructor() {
+    // One listener per module per event; many UPSes share them, so the default warning at 10 is noise.
+    this.emitter.setMaxListeners(100);
+  }
+
+  emit<K extends BusEventName>(event: K, payload: BusEvents[K]): void {
+    this.emitter.emit(event, payload);
+  }
+
+  on<K extends BusEventName>(event: K, listener: Listener<K>, owner?: object): void {
+    this.emitter.on(event, listener);
+    if (owner) {
+      const list = this.owners.get(owner) ?? [];
+      list.push([event, listener as Listener<BusEventName>]);
+      this.owners.set(owner, list);
+    }
+  }
+
+  off<K extends BusEventName>(event: K, listener: Listener<K>): void {
+    this.emitter.off(event, listener);
+  }
+
+  /** Removes every listener registered with this owner. */
+  removeOwner(owner: object): void {
+    for (const [event, listener] of this.owners.get(owner) ?? []) this.emitter.off(event, listener);
+    this.owners.delete(owner);
+  }
+
+  listenerCount(event: BusEventName): number {
+    return this.emitter.listenerCount(event);
+  }
+}

@@ -1,0 +1,52 @@
+/** Shared vocabulary of the supervisor: what a UPS's supervision state is, and why a driver gets restarted. */
+
+/**
+ * Supervision state of one UPS.
+ * - `starting`: driver started, no fresh data yet.
+ * - `ok`: fresh data.
+ * - `suspect`: upsd or the driver reports stale data; waiting out the grace period (drivers sometimes recover).
+ * - `recovering`: the recovery ladder runs (stop, force, start, verify fresh data).
+ * - `backoff`: the last recovery failed; waiting before the next attempt.
+ * - `failed`: the circuit breaker opened (too many restarts in the window); retried slowly.
+ * - `stopped`: the agent is shutting down.
+ */
+export type SupervisionState = 'starting' | 'ok' | 'suspect' | 'recovering' | 'backoff' | 'failed' | 'stopped';
+
+/** Why a driver was (or is being) restarted. */
+export type RecoveryReason =
+  | 'hung' // the driver stopped answering PING on its socket
+  | 'stale' // upsd answered ERR DATA-STALE, or the driver itself flagged DATASTALE, past the grace period
+  | 'crashed' // the driver process exited
+  | 'not-connected' // upsd answered ERR DRIVER-NOT-CONNECTED past the grace period
+  | 'no-data' // a started driver never produced fresh data in time
+  | 'manual' // asked for (MQTT command, API)
+  | 'upsd-restarted'; // upsd was restarted; NUT 2.8.0 drivers spin on the dead connection unless restarted
+
+/** The supervisor's view of one UPS, published by the MQTT side. */
+export interface SupervisorView {
+  state: SupervisionState;
+  /** Driver restarts since the agent started (all reasons). */
+  restarts: number;
+  /** ISO time of the last restart. */
+  lastRestartAt?: string;
+  lastRestartReason?: RecoveryReason;
+  /** Epoch ms of the last fresh data seen from upsd or the driver. */
+  lastFreshAt?: number;
+  /** pid of the running driver process. */
+  childPid?: number;
+}
+
+/** Everything known about one UPS at one moment. */
+export interface UpsSnapshot {
+  /** UPS name as in ups.conf (the section name). */
+  name: string;
+  /** `desc` from ups.conf, when set. */
+  description?: string;
+  /** Driver name from ups.conf (e.g. `usbhid-ups`). */
+  driver: string;
+  /** NUT variables as last seen (raw strings, NUT names: `battery.charge` → `"100"`). */
+  vars: Readonly<Record<string, string>>;
+  /** Instant commands the UPS lists (`LIST CMD`), when known. */
+  commands: readonly string[];
+  supervisor: SupervisorView;
+}
