@@ -10,7 +10,14 @@
  * - `failed`: the circuit breaker opened (too many restarts in the window); retried slowly.
  * - `stopped`: the agent is shutting down.
  */
-export type SupervisionState = 'starting' | 'ok' | 'suspect' | 'recovering' | 'backoff' | 'failed' | 'stopped';
+export type SupervisionState =
+  | 'starting'
+  | 'ok'
+  | 'suspect'
+  | 'recovering'
+  | 'backoff'
+  | 'failed'
+  | 'stopped';
 
 /** Why a driver was (or is being) restarted. */
 export type RecoveryReason =

@@ -1,0 +1,33 @@
+/**
+ * When to try again, and when to stop trying for a while. Pure: the restart history is a value that the state
+ * machine carries, so every decision is testable with plain numbers.
+ */
+export interface RecoveryPolicyConfig {
+  /** Wait after the first failed recovery; doubles after each further failure. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** This many restarts inside the window open the circuit (state `failed`). */
+  breakerRestarts: number;
+  breakerWindowMs: number;
+  /** Wait between the slow retries while the circuit is open. */
+  failedRetryMs: number;
+}
+
+/** Delay before attempt `failedAttempts + 1`, after `failedAttempts` consecutive failed recoveries (≥ 1). */
+export function backoffDelay(failedAttempts: number, config: RecoveryPolicyConfig): number {
+  const exponent = Math.max(0, Math.min(failedAttempts - 1, 30));
+  return Math.min(config.backoffInitialMs * 2 ** exponent, config.backoffMaxMs);
+}
+
+/** Restart times still inside the breaker window. */
+export function recentRestarts(
+  history: readonly number[],
+  now: number,
+  config: RecoveryPolicyConfig,
+): number[] {
+  return history.filter((at) => now - at < config.breakerWindowMs);
+}
+
+export function circuitOpen(history: readonly number[], now: number, config: RecoveryPolicyConfig): boolean {
+  return recentRestarts(history, now, config).length >= config.breakerRestarts;
+}

@@ -1,0 +1,275 @@
+import { backoffDelay, circuitOpen, type RecoveryPolicyConfig, recentRestarts } from './recoveryPolicy.js';
+import type { RecoveryReason, SupervisionState } from './types.js';
+
+/**
+ * The per-UPS supervision state machine: `(state, input, now) → (state, actions)`. Pure — no timers, no I/O.
+ * The UPS supervisor feeds it what it observes (polls, the driver's feed, PINGs, process exits, the results of
+ * the recovery ladder, clock ticks) and performs the actions it returns.
+ *
+ *   starting ──fresh──▶ ok ──stale/not-connected──▶ suspect ──grace over──▶ recovering ──fresh──▶ ok
+ *                        │                            │ fresh ▶ ok              │ failed
+ *                        └──hung / driver exited──────┴────────────────────────▶│
+ *                                                                    backoff ◀──┤──▶ failed (circuit open)
+ *                                                                       └─ time ─▶ recovering ◀─ slow retry ─┘
+ */
+
+export interface MachineConfig extends RecoveryPolicyConfig {
+  /** How long stale data is tolerated before a restart. */
+  staleGraceMs: number;
+  /** How long a freshly started driver may take to produce fresh data. */
+  startTimeoutMs: number;
+}
+
+interface Base {
+  /** When this state was entered. */
+  since: number;
+  /** Driver restart times still relevant to the circuit breaker. */
+  history: readonly number[];
+}
+
+/** A problem in progress: when it was first seen and why. */
+interface Fault {
+  faultAt: number;
+  reason: RecoveryReason;
+  /** Recovery attempts made for this fault so far. */
+  attempt: number;
+}
+
+export type MachineState =
+  | (Base & { name: 'starting' })
+  | (Base & { name: 'ok' })
+  | (Base & Fault & { name: 'suspect' })
+  | (Base & Fault & { name: 'recovering' })
+  | (Base & Fault & { name: 'backoff'; until: number; lastError: string })
+  | (Base & Fault & { name: 'failed'; until: number; lastError: string })
+  | (Base & { name: 'stopped' });
+
+export type MachineInput =
+  /** Real data (a status other than WAIT) from upsd, or DATAOK from the driver. */
+  | { type: 'fresh' }
+  | { type: 'stale'; source: 'upsd' | 'driver' }
+  | { type: 'not-connected' }
+  | { type: 'hung' }
+  | { type: 'driver-exited' }
+  | { type: 'restart-requested'; reason: 'manual' | 'upsd-restarted' }
+  | { type: 'recovery-succeeded' }
+  | { type: 'recovery-failed'; error: string }
+  | { type: 'tick' }
+  | { type: 'stop' };
+
+export type MachineAction =
+  /** Run the recovery ladder now (stop, force, start, verify fresh data), then report its result. */
+  | { type: 'recover'; reason: RecoveryReason; attempt: number }
+  | { type: 'ready'; startupMs: number }
+  | { type: 'stale-cleared' }
+  | { type: 'recovered'; reason: RecoveryReason; attempt: number; durationMs: number }
+  | {
+      type: 'recovery-failed';
+      reason: RecoveryReason;
+      attempt: number;
+      error: string;
+      retryInMs: number;
+      circuitOpen: boolean;
+    };
+
+export interface Step {
+  state: MachineState;
+  actions: MachineAction[];
+}
+
+export function initialState(now: number): MachineState {
+  return { name: 'starting', since: now, history: [] };
+}
+
+export function supervisionState(state: MachineState): SupervisionState {
+  return state.name;
+}
+
+const stay = (state: MachineState): Step => ({ state, actions: [] });
+
+function toOk(state: MachineState, now: number, actions: MachineAction[]): Step {
+  return { state: { name: 'ok', since: now, history: state.history }, actions };
+}
+
+/** Start (or refuse, when the breaker is open) a recovery for `fault`. */
+function recover(
+  state: MachineState,
+  fault: Fault,
+  now: number,
+  config: MachineConfig,
+  options: { bypassBreaker?: boolean; countRestart?: boolean } = {},
+): Step {
+  const { faultAt, reason, attempt: previousAttempts } = fault;
+  const history = recentRestarts(state.history, now, config);
+  if (!options.bypassBreaker && circuitOpen(history, now, config)) {
+    const error = `circuit breaker open: ${history.length} restarts within ${Math.round(config.breakerWindowMs / 1000)} s`;
+    return {
+      state: {
+        name: 'failed',
+        since: now,
+        history,
+        faultAt,
+        reason,
+        attempt: previousAttempts,
+        until: now + config.failedRetryMs,
+        lastError: error,
+      },
+      actions: [
+        {
+          type: 'recovery-failed',
+          reason,
+          attempt: previousAttempts,
+          error,
+          retryInMs: config.failedRetryMs,
+          circuitOpen: true,
+        },
+      ],
+    };
+  }
+  const attempt = previousAttempts + 1;
+  const nextHistory = options.countRestart === false ? history : [...history, now];
+  return {
+    state: { name: 'recovering', since: now, history: nextHistory, faultAt, reason, attempt },
+    actions: [{ type: 'recover', reason, attempt }],
+  };
+}
+
+function newFault(reason: RecoveryReason, now: number): Fault {
+  return { faultAt: now, reason, attempt: 0 };
+}
+
+/** A restart asked for from outside: manual ones bypass the breaker; after an upsd restart they do not count. */
+function requested(
+  state: MachineState,
+  reason: 'manual' | 'upsd-restarted',
+  now: number,
+  config: MachineConfig,
+): Step {
+  const fault =
+    'faultAt' in state ? { ...newFault(reason, now), attempt: state.attempt } : newFault(reason, now);
+  return recover(state, fault, now, config, { bypassBreaker: true, countRestart: reason === 'manual' });
+}
+
+export function step(state: MachineState, input: MachineInput, now: number, config: MachineConfig): Step {
+  if (input.type === 'stop')
+    return { state: { name: 'stopped', since: now, history: state.history }, actions: [] };
+
+  switch (state.name) {
+    case 'stopped':
+      return stay(state);
+
+    case 'starting':
+      switch (input.type) {
+        case 'fresh':
+          return toOk(state, now, [{ type: 'ready', startupMs: now - state.since }]);
+        case 'hung':
+          return recover(state, newFault('hung', now), now, config);
+        case 'driver-exited':
+          return recover(state, newFault('crashed', now), now, config);
+        case 'restart-requested':
+          return requested(state, input.reason, now, config);
+        case 'tick':
+          return now - state.since >= config.startTimeoutMs
+            ? recover(state, newFault('no-data', now), now, config)
+            : stay(state);
+        default:
+          // WAIT, stale and not-connected are normal while a driver starts; startTimeoutMs bounds them.
+          return stay(state);
+      }
+
+    case 'ok':
+      switch (input.type) {
+        case 'stale':
+        case 'not-connected': {
+          const reason = input.type === 'stale' ? 'stale' : 'not-connected';
+          if (config.staleGraceMs === 0) return recover(state, newFault(reason, now), now, config);
+          return {
+            state: { name: 'suspect', since: now, history: state.history, ...newFault(reason, now) },
+            actions: [],
+          };
+        }
+        case 'hung':
+          return recover(state, newFault('hung', now), now, config);
+        case 'driver-exited':
+          return recover(state, newFault('crashed', now), now, config);
+        case 'restart-requested':
+          return requested(state, input.reason, now, config);
+        default:
+          return stay(state);
+      }
+
+    case 'suspect':
+      switch (input.type) {
+        case 'fresh':
+          return toOk(state, now, [{ type: 'stale-cleared' }]);
+        case 'hung':
+          return recover(state, { ...state, reason: 'hung' }, now, config);
+        case 'driver-exited':
+          return recover(state, { ...state, reason: 'crashed' }, now, config);
+        case 'restart-requested':
+          return requested(state, input.reason, now, config);
+        case 'tick':
+          return now - state.since >= config.staleGraceMs ? recover(state, state, now, config) : stay(state);
+        default:
+          return stay(state);
+      }
+
+    case 'recovering':
+      switch (input.type) {
+        case 'recovery-succeeded':
+          return toOk(state, now, [
+            {
+              type: 'recovered',
+              reason: state.reason,
+              attempt: state.attempt,
+              durationMs: now - state.faultAt,
+            },
+          ]);
+        case 'recovery-failed': {
+          const open = circuitOpen(state.history, now, config);
+          const retryInMs = open ? config.failedRetryMs : backoffDelay(state.attempt, config);
+          const fault = { faultAt: state.faultAt, reason: state.reason, attempt: state.attempt };
+          const next: MachineState = {
+            ...fault,
+            name: open ? 'failed' : 'backoff',
+            since: now,
+            history: state.history,
+            until: now + retryInMs,
+            lastError: input.error,
+          };
+          return {
+            state: next,
+            actions: [
+              { type: 'recovery-failed', ...fault, error: input.error, retryInMs, circuitOpen: open },
+            ],
+          };
+        }
+        default:
+          // The ladder owns the driver while it runs: exits, PING misses and further restart requests join it.
+          return stay(state);
+      }
+
+    case 'backoff':
+    case 'failed':
+      switch (input.type) {
+        case 'fresh':
+          // The driver left running by the last attempt came good on its own.
+          return toOk(state, now, [
+            {
+              type: 'recovered',
+              reason: state.reason,
+              attempt: state.attempt,
+              durationMs: now - state.faultAt,
+            },
+          ]);
+        case 'restart-requested':
+          return requested(state, input.reason, now, config);
+        case 'tick':
+          if (now < state.until) return stay(state);
+          // The slow retry of an open circuit is the breaker's own probe: it must not be refused by the breaker.
+          return recover(state, state, now, config, { bypassBreaker: state.name === 'failed' });
+        default:
+          return stay(state);
+      }
+  }
+}
