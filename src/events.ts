@@ -17,7 +17,14 @@ export interface BusEvents {
   /** The driver stopped answering PING on its socket. */
   hung: { ups: string; silentMs: number; at: number };
   /** The driver process exited (or was killed). */
-  'driver-exited': { ups: string; childPid: number; code: number | null; signal: string | null; expected: boolean; at: number };
+  'driver-exited': {
+    ups: string;
+    childPid: number;
+    code: number | null;
+    signal: string | null;
+    expected: boolean;
+    at: number;
+  };
   /** A driver process was started. */
   'driver-started': { ups: string; childPid: number; at: number };
   /** The recovery ladder started. */
@@ -27,14 +34,34 @@ export interface BusEvents {
   /** Recovery succeeded: fresh data again. */
   recovered: { ups: string; reason: RecoveryReason; durationMs: number; attempt: number; at: number };
   /** A recovery attempt failed; next attempt after `retryInMs`. */
-  'recovery-failed': { ups: string; reason: RecoveryReason; error: string; attempt: number; retryInMs: number; circuitOpen: boolean; at: number };
+  'recovery-failed': {
+    ups: string;
+    reason: RecoveryReason;
+    error: string;
+    attempt: number;
+    retryInMs: number;
+    circuitOpen: boolean;
+    at: number;
+  };
   /** ups.status changed (from the driver's live feed or a poll, whichever came first). */
-  'status-changed': { ups: string; from: string | undefined; to: string; source: 'driver' | 'upsd'; at: number };
+  'status-changed': {
+    ups: string;
+    from: string | undefined;
+    to: string;
+    source: 'driver' | 'upsd';
+    at: number;
+  };
   /** New data for a UPS (after a poll or a feed update); the snapshot is a copy. */
   'ups-updated': { snapshot: UpsSnapshot; at: number };
   /** upsd was started or restarted. */
   'upsd-started': { childPid: number; at: number };
-  'upsd-exited': { childPid: number; code: number | null; signal: string | null; expected: boolean; at: number };
+  'upsd-exited': {
+    childPid: number;
+    code: number | null;
+    signal: string | null;
+    expected: boolean;
+    at: number;
+  };
   'upsd-restarted': { reason: string; durationMs: number; at: number };
   /** upsd's TCP port stopped answering (connection refused, timeouts) while its process lives. */
   'upsd-unresponsive': { error: string; at: number };

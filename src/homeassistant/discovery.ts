@@ -1,0 +1,117 @@
+import { checkUpsName, topicsFor } from '../mqtt/topics.js';
+import type { UpsSnapshot } from '../supervisor/types.js';
+import { binarySensorEntities } from './binarySensors.js';
+import { bridgeButtonEntities, upsButtonEntities } from './buttons.js';
+import { ownIdPrefix } from './device.js';
+import { diagnosticEntities } from './diagnostics.js';
+import { bridgeOwner, buildEntity, upsOwner } from './entity.js';
+import { sensorEntities } from './sensors.js';
+import { stableStringify } from './stableStringify.js';
+import type { DiscoveryContext, DiscoveryMessage } from './types.js';
+
+/**
+ * Home Assistant discovery for one UPS: its sensors, binary sensors, supervisor diagnostics and buttons. Each
+ * measurement entity exists only if the UPS reports its variable. A UPS whose name cannot be a topic level
+ * (see checkUpsName) gets nothing; callers report such names when they read ups.conf.
+ */
+export function buildDiscovery(snapshot: UpsSnapshot, ctx: DiscoveryContext): DiscoveryMessage[] {
+  if (!checkUpsName(snapshot.name).ok) return [];
+  const owner = upsOwner(snapshot, ctx);
+  return [
+    ...sensorEntities(owner, snapshot),
+    ...binarySensorEntities(owner, snapshot),
+    ...diagnosticEntities(owner),
+    ...upsButtonEntities(owner, snapshot),
+  ];
+}
+
+/** Discovery for the agent's own device: the restart-upsd button and the connection state. */
+export function buildBridgeDiscovery(ctx: DiscoveryContext): DiscoveryMessage[] {
+  const owner = bridgeOwner(ctx);
+  return [
+    ...bridgeButtonEntities(owner),
+    buildEntity(owner, {
+      component: 'binary_sensor',
+      objectId: 'connection_state',
+      name: 'Connection state',
+      // Reports the bridge state itself; with that state as its availability it could never show "off".
+      availability: 'none',
+      fields: {
+        device_class: 'connectivity',
+        entity_category: 'diagnostic',
+        state_topic: topicsFor(ctx.baseTopic).bridgeState,
+        payload_on: 'online',
+        payload_off: 'offline',
+      },
+    }),
+  ];
+}
+
+/** Everything the agent publishes: its own device plus every UPS. This is the `next` that diffDiscovery needs. */
+export function buildAllDiscovery(
+  snapshots: readonly UpsSnapshot[],
+  ctx: DiscoveryContext,
+): DiscoveryMessage[] {
+  return [...buildBridgeDiscovery(ctx), ...snapshots.flatMap((snapshot) => buildDiscovery(snapshot, ctx))];
+}
+
+export interface DiscoveryDiff {
+  /** New or changed configs, to publish retained (payload = stable JSON). */
+  publish: Array<{ topic: string; payload: string }>;
+  /** Topics no longer wanted, to clear with an empty retained payload (a UPS removed, a variable gone). */
+  clear: string[];
+  /** What was last sent once `publish` and `clear` are done: the `previous` of the next call. */
+  next: Map<string, string>;
+}
+
+/**
+ * Compares what should be published with what was last sent (topic → payload string). `next` must be the full
+ * set (buildAllDiscovery): every previous topic missing from it is cleared. At start-up, seed `previous` with
+ * the agent's own retained configs found on the broker (ownsDiscoveryConfig) so leftovers of an earlier run
+ * are cleared too.
+ */
+export function diffDiscovery(
+  previous: ReadonlyMap<string, string>,
+  next: readonly DiscoveryMessage[],
+): DiscoveryDiff {
+  const wanted = new Map<string, string>();
+  for (const message of next) wanted.set(message.topic, stableStringify(message.payload));
+  const publish: DiscoveryDiff['publish'] = [];
+  for (const [topic, payload] of wanted) {
+    if (previous.get(topic) !== payload) publish.push({ topic, payload });
+  }
+  const clear = [...previous.keys()].filter((topic) => !wanted.has(topic)).sort();
+  return { publish, clear, next: wanted };
+}
+
+/**
+ * Whether a retained config found on the broker is one of this agent's: under the discovery prefix, and its
+ * unique_id is `nut-mqtt/<base>/<device>/<object id>` for this base (an agent on base `nut/x` is not the one on
+ * `nut`). Empty, malformed or foreign payloads are not ours.
+ */
+export function ownsDiscoveryConfig(topic: string, payload: Buffer | string, ctx: DiscoveryContext): boolean {
+  if (!topic.startsWith(`${ctx.discoveryPrefix}/`) || !topic.endsWith('/config')) return false;
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  if (text.length === 0) return false;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null) return false;
+    const uniqueId = (parsed as { unique_id?: unknown }).unique_id;
+    const prefix = ownIdPrefix(ctx.baseTopic);
+    if (typeof uniqueId !== 'string' || !uniqueId.startsWith(prefix)) return false;
+    // Exactly `<device>/<object id>` after the prefix: more levels belong to an agent whose base extends ours.
+    return uniqueId.slice(prefix.length).split('/').length === 2;
+  } catch {
+    return false;
+  }
+}
+
+/** Home Assistant announces `online` here when it (re)starts; discovery and state are then re-sent. */
+export function homeAssistantStatusTopic(discoveryPrefix: string): string {
+  return `${discoveryPrefix}/status`;
+}
+
+/** Subscription filter for every single-component config topic under the prefix (to find leftovers). */
+export function discoveryConfigFilter(discoveryPrefix: string): string {
+  return `${discoveryPrefix}/+/+/+/config`;
+}

@@ -1,0 +1,164 @@
+import type { RecoveryReason, SupervisionState, UpsSnapshot } from '../supervisor/types.js';
+import { isoTime } from './eventPayloads.js';
+import { statusLabel } from './upsStatus.js';
+
+export { type EventJson, eventPayloads, isoTime } from './eventPayloads.js';
+export { statusEvents, statusFlags, statusLabel } from './upsStatus.js';
+
+// A plain decimal: optional minus, no leading zero (except "0" itself), optional fraction. No exponent, no "+",
+// no ".5", no "5.", no hex, no Infinity/NaN.
+const PLAIN_DECIMAL = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
+
+// Name segments of variables that identify or date something. Their digits are text, not quantities:
+// `ups.serial: 123456`, `ups.productid: 5161`, `driver.version.internal: 0.10` (a number would read 0.1).
+const TEXT_SEGMENTS = new Set([
+  'serial',
+  'id',
+  'productid',
+  'vendorid',
+  'model',
+  'mfr',
+  'firmware',
+  'version',
+  'date',
+  'time',
+  'part',
+  'name',
+  'desc',
+  'macaddr',
+]);
+
+/**
+ * The JSON value of one NUT variable. The rule: a JSON number only when the value, after trimming surrounding
+ * blanks (some drivers pad), is a plain decimal (`100`, `24.0`, `-60`, `0.5`) that a double holds exactly
+ * enough, and the variable is not an identifier or date (a name segment in TEXT_SEGMENTS: `serial`, `id`,
+ * `productid`, `vendorid`, `model`, `version`, `date`…). Everything else stays the exact string NUT sent:
+ * leading zeros (`ups.serial: "000123"`, `ups.productid: "0501"`, `ups.vendorid: "0764"`), hex (`051d`),
+ * exponents, versions (`2.8.0`), words.
+ */
+export function parseNutValue(name: string, raw: string): string | number {
+  if (name.split('.').some((segment) => TEXT_SEGMENTS.has(segment))) return raw;
+  const trimmed = raw.trim();
+  if (!PLAIN_DECIMAL.test(trimmed)) return raw;
+  const value = Number(trimmed);
+  const integerDigits = trimmed.replace(/^-/, '').split('.')[0] ?? '';
+  // Past 15 significant integer digits a double may not hold the value; such "numbers" are ids anyway.
+  if (!Number.isFinite(value) || integerDigits.length > 15) return raw;
+  return value;
+}
+
+export interface SupervisorJson {
+  state: SupervisionState;
+  restarts: number;
+  /** ISO 8601 UTC, null before the first restart. */
+  last_restart_at: string | null;
+  last_restart_reason: RecoveryReason | null;
+  /** Whole seconds since the last fresh data; null if none was seen yet. */
+  seconds_since_fresh: number | null;
+}
+
+/**
+ * Retained JSON on `<base>/<ups>`: every NUT variable under its NUT name (values per parseNutValue), sorted by
+ * name, then two keys of the agent's own; NUT names always contain a dot, these never do, so they cannot clash:
+ * - `status_label`: statusLabel(ups.status), e.g. "Online, charging" (Home Assistant's Status sensor shows it);
+ * - `supervisor`: the driver's supervision state, restart count and data age.
+ */
+export type UpsStateJson = Record<string, string | number | SupervisorJson> & {
+  status_label: string;
+  supervisor: SupervisorJson;
+};
+
+export function stateJson(snapshot: UpsSnapshot, now: number): UpsStateJson {
+  const vars: Record<string, string | number> = {};
+  for (const name of Object.keys(snapshot.vars).sort()) {
+    const raw = snapshot.vars[name];
+    if (raw !== undefined) vars[name] = parseNutValue(name, raw);
+  }
+  // Assigned after the variables: a malformed dot-less variable name can never replace the agent's own keys.
+  return {
+    ...vars,
+    status_label: statusLabel(snapshot.vars['ups.status']),
+    supervisor: supervisorJson(snapshot, now),
+  };
+}
+
+function supervisorJson(snapshot: UpsSnapshot, now: number): SupervisorJson {
+  const view = snapshot.supervisor;
+  const { lastFreshAt } = view;
+  return {
+    state: view.state,
+    restarts: view.restarts,
+    last_restart_at: view.lastRestartAt === undefined ? null : isoTime(Date.parse(view.lastRestartAt)),
+    last_restart_reason: view.lastRestartReason ?? null,
+    seconds_since_fresh:
+      lastFreshAt === undefined || !Number.isFinite(lastFreshAt)
+        ? null
+        : Math.max(0, Math.floor((now - lastFreshAt) / 1000)),
+  };
+}
+
+export type Availability = 'online' | 'offline';
+
+/** `<base>/<ups>/availability`: online only while the supervisor has fresh data (state `ok`). */
+export function availabilityOf(snapshot: UpsSnapshot): Availability {
+  return snapshot.supervisor.state === 'ok' ? 'online' : 'offline';
+}
+
+export interface BridgeInfoInput {
+  agentVersion: string;
+  /** upsd's version (`VER`), when known. */
+  nutVersion?: string;
+  upsd: { host: string; port: number };
+  upsNames: readonly string[];
+  /** The effective configuration; secrets are redacted here, whatever the caller passes. */
+  config?: unknown;
+}
+
+export interface BridgeInfoJson {
+  version: string;
+  nut_version: string | null;
+  upsd: string;
+  ups: string[];
+  config: unknown;
+}
+
+/** Retained JSON on `<base>/bridge/info`. */
+export function bridgeInfo(input: BridgeInfoInput): BridgeInfoJson {
+  const host = input.upsd.host.includes(':') ? `[${input.upsd.host}]` : input.upsd.host;
+  return {
+    version: input.agentVersion,
+    nut_version: input.nutVersion ?? null,
+    upsd: `${host}:${input.upsd.port}`,
+    ups: [...input.upsNames],
+    config: redactSecrets(input.config ?? {}),
+  };
+}
+
+const SECRET_KEY = /pass|secret|token|credential|private|apikey|api_key|^key$/i;
+const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i;
+export const REDACTED = '***';
+
+/**
+ * A deep copy with secrets replaced by `***`: values under keys that look secret (password, token, …) and the
+ * user:password part of URLs (`mqtt://user:pw@host` → `mqtt://***@host`). The key is kept, so the info still
+ * shows that a password is set.
+ */
+export function redactSecrets(value: unknown, ancestors: Set<object> = new Set()): unknown {
+  if (typeof value === 'string') return value.replace(URL_USERINFO, `$1${REDACTED}@`);
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.has(value)) return '[circular]';
+  ancestors.add(value);
+  let copy: unknown;
+  if (Array.isArray(value)) {
+    copy = value.map((item) => redactSecrets(item, ancestors));
+  } else {
+    const fields: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) {
+      fields[key] =
+        SECRET_KEY.test(key) && child !== '' && child != null ? REDACTED : redactSecrets(child, ancestors);
+    }
+    copy = fields;
+  }
+  ancestors.delete(value);
+  return copy;
+}

@@ -1,0 +1,378 @@
+/**
+ * NutClient: one persistent TCP connection to upsd, requests pipelined and answered in FIFO order.
+ *
+ * Why pipelining: upsd writes multi-line replies without TCP_NODELAY, so every LIST costs a ~44 ms Nagle /
+ * delayed-ACK stall; requests written back to back share one stall instead of paying one each.
+ * The protocol has no request ids, so the only safe reaction to a timeout or an unexpected line is to drop the
+ * connection: after that we no longer know which reply belongs to which request.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { NutClientError, NutConnectionError, NutProtocolError, NutTimeoutError } from './errors.js';
+import {
+  buildRequest,
+  LineSplitter,
+  lineReply,
+  listReply,
+  maskRequest,
+  okReply,
+  type ReplyReader,
+  textReply,
+} from './protocol.js';
+
+export interface NutClientOptions {
+  host: string;
+  port: number;
+  /** Per request, from the moment it is written. Default 5000. */
+  requestTimeoutMs?: number;
+  /** Default 3000. */
+  connectTimeoutMs?: number;
+  /** Send `VER` after this long without a request (upsd drops clients idle for 60 s). Default 30000; 0 = off. */
+  keepAliveMs?: number;
+  /** A longer reply line is a protocol error and drops the connection. Default 64 KiB. */
+  maxLineBytes?: number;
+  /** A LIST with more items is a protocol error. Default 20000. */
+  maxListItems?: number;
+  logger?: Logger;
+}
+
+export interface NutClientEvents {
+  connect: [];
+  /** The connection is gone; every pending request has been rejected. */
+  disconnect: [error: Error];
+}
+
+interface Pending {
+  request: string; // masked, for errors
+  reader: ReplyReader<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class NutClient extends EventEmitter<NutClientEvents> {
+  private readonly opts: Required<Omit<NutClientOptions, 'logger'>>;
+  private readonly log: Logger | undefined;
+  private socket: net.Socket | undefined;
+  private connecting: Promise<void> | undefined;
+  private connectingSocket: net.Socket | undefined;
+  private splitter: LineSplitter;
+  private queue: Pending[] = [];
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(opts: NutClientOptions) {
+    super();
+    this.opts = {
+      host: opts.host,
+      port: opts.port,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 3000,
+      keepAliveMs: opts.keepAliveMs ?? 30_000,
+      maxLineBytes: opts.maxLineBytes ?? 64 * 1024,
+      maxListItems: opts.maxListItems ?? 20_000,
+    };
+    this.log = opts.logger;
+    this.splitter = this.newSplitter();
+  }
+
+  get connected(): boolean {
+    return this.socket !== undefined;
+  }
+
+  /** Bytes held for an incomplete reply line, and the most ever held on the current connection (diagnostics). */
+  get lineBuffer(): { bytes: number; peakBytes: number } {
+    return { bytes: this.splitter.bufferedBytes, peakBytes: this.splitter.peakBufferedBytes };
+  }
+
+  /** Connects if not connected. Requests call this themselves; there is no automatic reconnect loop. */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    if (this.socket) return Promise.resolve();
+    if (!this.connecting) {
+      this.connecting = this.open().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting;
+  }
+
+  /** Ends the connection for good: pending requests reject with NutConnectionError('CLOSED'), timers stop. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.connectingSocket?.destroy(closedError());
+    const socket = this.socket;
+    if (!socket) return;
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.drop(socket, closedError());
+    await gone;
+  }
+
+  version(): Promise<string> {
+    return this.request(buildRequest('VER'), textReply());
+  }
+
+  /** UPS name → description. */
+  async listUps(): Promise<Map<string, string>> {
+    const items = await this.request(
+      buildRequest('LIST UPS'),
+      listReply('UPS', [], 2, this.opts.maxListItems),
+    );
+    return toMap(items);
+  }
+
+  /** Variable name → value. `ups.status` may be `WAIT` right after a driver (re)connects; that is passed on. */
+  async listVar(ups: string): Promise<Map<string, string>> {
+    const line = buildRequest('LIST VAR', [ups]);
+    return toMap(await this.request(line, listReply('VAR', [ups], 2, this.opts.maxListItems)));
+  }
+
+  async getVar(ups: string, name: string): Promise<string> {
+    const [value] = await this.request(
+      buildRequest('GET VAR', [ups, name]),
+      lineReply(['VAR', ups, name], 1),
+    );
+    return value as string;
+  }
+
+  async listCmd(ups: string): Promise<string[]> {
+    const items = await this.request(
+      buildRequest('LIST CMD', [ups]),
+      listReply('CMD', [ups], 1, this.opts.maxListItems),
+    );
+    return items.map(([cmd]) => cmd as string);
+  }
+
+  async getUpsDesc(ups: string): Promise<string> {
+    const [desc] = await this.request(buildRequest('GET UPSDESC', [ups]), lineReply(['UPSDESC', ups], 1));
+    return desc as string;
+  }
+
+  async numLogins(ups: string): Promise<number> {
+    const [n] = await this.request(buildRequest('GET NUMLOGINS', [ups]), lineReply(['NUMLOGINS', ups], 1));
+    if (!/^\d+$/.test(n ?? '')) throw new NutProtocolError('NUMLOGINS is not a number', n);
+    return Number(n);
+  }
+
+  /**
+   * Runs an instant command over a separate short-lived authenticated connection (USERNAME, PASSWORD,
+   * INSTCMD, LOGOUT), so credentials never live on the polling connection. upsd 2.8.0 answers OK to any
+   * PASSWORD; a wrong one shows up as ERR ACCESS-DENIED on the INSTCMD.
+   */
+  async instcmd(
+    ups: string,
+    command: string,
+    auth: { username: string; password: string },
+    value?: string,
+  ): Promise<void> {
+    if (this.closed) throw closedError();
+    // Build every line first: a bad argument must fail before we connect or send credentials.
+    const lines = [
+      buildRequest('USERNAME', [auth.username]),
+      buildRequest('PASSWORD', [], [auth.password]),
+      buildRequest('INSTCMD', [ups, command], value === undefined ? [] : [value]),
+    ];
+    const session = new NutClient({ ...this.opts, keepAliveMs: 0, logger: this.log });
+    try {
+      for (const line of lines) await session.request(line, okReply());
+      // Best effort: the command has run; upsd closes the socket after `OK Goodbye`.
+      await session.request(buildRequest('LOGOUT'), okReply()).catch(() => undefined);
+    } catch (err) {
+      throw scrub(err, auth.password);
+    } finally {
+      await session.close();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private async request<T>(line: string, reader: ReplyReader<T>): Promise<T> {
+    await this.connect();
+    return this.send(line, reader);
+  }
+
+  /** Writes on the current connection without connecting (keep-alive must never reconnect). */
+  private send<T>(line: string, reader: ReplyReader<T>): Promise<T> {
+    const socket = this.socket;
+    const request = maskRequest(line);
+    if (!socket)
+      return Promise.reject(new NutConnectionError('ENOTCONN', 'not connected to upsd', { request }));
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        request,
+        reader,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: setTimeout(() => {
+          const err = new NutTimeoutError(this.opts.requestTimeoutMs, { request });
+          this.drop(socket, err, pending, err);
+        }, this.opts.requestTimeoutMs),
+      };
+      this.queue.push(pending);
+      socket.write(line);
+      this.armKeepAlive();
+    });
+  }
+
+  private open(): Promise<void> {
+    const { host, port, connectTimeoutMs } = this.opts;
+    return new Promise<void>((resolve, reject) => {
+      const socket = net.createConnection({ host, port });
+      this.connectingSocket = socket;
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => {
+        socket.destroy(new NutConnectionError('ETIMEDOUT', `connect to upsd ${host}:${port} timed out`));
+      }, connectTimeoutMs);
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        this.connectingSocket = undefined;
+        socket.destroy();
+        reject(
+          err instanceof NutClientError
+            ? err
+            : new NutConnectionError(
+                err.code ?? 'ECONNECT',
+                `connect to upsd ${host}:${port}: ${err.message}`,
+                {
+                  cause: err,
+                },
+              ),
+        );
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.connectingSocket = undefined;
+        socket.off('error', onError);
+        this.attach(socket);
+        resolve();
+      });
+    });
+  }
+
+  private attach(socket: net.Socket): void {
+    this.socket = socket;
+    this.splitter = this.newSplitter();
+    let lastError: NodeJS.ErrnoException | undefined;
+    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
+    socket.on('error', (err) => {
+      lastError = err;
+    });
+    socket.on('close', () => {
+      const err = lastError
+        ? new NutConnectionError(
+            lastError.code ?? 'ECONNRESET',
+            `upsd connection lost: ${lastError.message}`,
+            {
+              cause: lastError,
+            },
+          )
+        : new NutConnectionError('EOF', 'upsd closed the connection');
+      this.drop(socket, err);
+    });
+    this.armKeepAlive();
+    this.log?.debug({ host: this.opts.host, port: this.opts.port }, 'nut: connected to upsd');
+    this.emit('connect');
+  }
+
+  private onData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    let lines: string[];
+    try {
+      lines = this.splitter.push(chunk);
+    } catch (err) {
+      this.drop(socket, err as Error, this.queue[0], err as Error);
+      return;
+    }
+    for (const line of lines) {
+      const head = this.queue[0];
+      if (!head) {
+        this.drop(socket, new NutProtocolError('reply without a request', line));
+        return;
+      }
+      try {
+        const step = head.reader.read(line);
+        if (!step.done) continue;
+        this.queue.shift();
+        clearTimeout(head.timer);
+        head.resolve(step.value);
+      } catch (err) {
+        const error = err instanceof NutClientError ? err.attachRequest(head.request) : (err as Error);
+        if (error instanceof NutProtocolError || !(error instanceof NutClientError)) {
+          this.drop(socket, error, head, error);
+          return;
+        }
+        // ERR <code>: a complete, well-formed reply; the connection stays usable.
+        this.queue.shift();
+        clearTimeout(head.timer);
+        head.reject(error);
+      }
+    }
+  }
+
+  /**
+   * Forgets `socket` and fails everything queued on it. `culprit` (the request that timed out or got garbage)
+   * gets `culpritError`; the others get a NutConnectionError because their replies are lost with the stream.
+   */
+  private drop(socket: net.Socket, reason: Error, culprit?: Pending, culpritError?: Error): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+    const pending = this.queue;
+    this.queue = [];
+    socket.destroy();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      if (p === culprit && culpritError) p.reject(culpritError);
+      else p.reject(connectionLost(reason, p.request));
+    }
+    this.log?.debug({ err: reason.message }, 'nut: disconnected from upsd');
+    this.emit('disconnect', reason);
+  }
+
+  private armKeepAlive(): void {
+    clearTimeout(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+    if (this.opts.keepAliveMs <= 0 || !this.socket) return;
+    this.keepAliveTimer = setTimeout(() => {
+      // A failure already dropped the connection and emitted 'disconnect'; nothing more to do here.
+      this.send(buildRequest('VER'), textReply()).catch(() => undefined);
+    }, this.opts.keepAliveMs);
+    this.keepAliveTimer.unref();
+  }
+
+  private newSplitter(): LineSplitter {
+    return new LineSplitter({ maxLineBytes: this.opts.maxLineBytes });
+  }
+}
+
+function toMap(items: string[][]): Map<string, string> {
+  return new Map(items.map(([k, v]) => [k as string, v as string]));
+}
+
+function closedError(): NutConnectionError {
+  return new NutConnectionError('CLOSED', 'NutClient is closed');
+}
+
+function connectionLost(reason: Error, request: string): NutConnectionError {
+  if (reason instanceof NutConnectionError) {
+    return new NutConnectionError(reason.code, reason.message, { request, cause: reason.cause });
+  }
+  return new NutConnectionError('ECONNRESET', `connection dropped: ${reason.message}`, {
+    request,
+    cause: reason,
+  });
+}
+
+/** A hostile server could echo the password into a reply we quote in an error; cut it out. */
+function scrub(err: unknown, secret: string): unknown {
+  if (!(err instanceof Error) || secret === '') return err;
+  const mask = (s: string) => s.split(secret).join('***');
+  err.message = mask(err.message);
+  if (err instanceof NutProtocolError && err.line !== undefined) {
+    Object.defineProperty(err, 'line', { value: mask(err.line) });
+  }
+  return err;
+}

@@ -1,0 +1,345 @@
+/**
+ * The NUT line protocol (RFC 9271) as pure functions and small I/O-free state machines: tokenizing reply lines,
+ * building request lines safely, splitting a byte stream into bounded lines, and interpreting replies.
+ * Also the line format of a driver's unix socket, which uses the same quoting.
+ */
+import { NutArgumentError, NutError, NutProtocolError } from './errors.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokenizing
+
+/**
+ * Splits a line into words the way NUT's parser does: blanks separate words, `"…"` groups a word that may hold
+ * blanks, and a backslash takes the next character literally (so `\"` and `\\` inside quotes).
+ * An unterminated quote or a trailing lone backslash is a protocol error.
+ */
+export function tokenize(line: string): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    if (isBlank(line[i])) {
+      i++;
+      continue;
+    }
+    let token = '';
+    let inQuotes = false;
+    while (i < line.length) {
+      const c = line[i] as string;
+      if (c === '\\') {
+        const next = line[i + 1];
+        if (next === undefined) throw new NutProtocolError('dangling backslash', line);
+        token += next;
+        i += 2;
+      } else if (c === '"') {
+        inQuotes = !inQuotes;
+        i++;
+      } else if (!inQuotes && isBlank(c)) {
+        break;
+      } else {
+        token += c;
+        i++;
+      }
+    }
+    if (inQuotes) throw new NutProtocolError('unterminated quoted string', line);
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+function isBlank(c: string | undefined): boolean {
+  return c === ' ' || c === '\t';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Building requests: the injection guard. Anything that reaches us from MQTT ends up here, and a CR/LF would
+// let it smuggle a second command (`beeper.disable\nINSTCMD ups load.off`), so control characters are refused.
+
+// A NUT name (UPS, variable, command, user) travels unquoted: no blanks, quotes or backslashes.
+const NAME = /^[^\s"\\]+$/;
+const COMMAND = /^[A-Z]+(?: [A-Z]+)*$/;
+
+/** C0 controls (NUL, CR, LF, TAB, ESC…) and DEL. */
+export function hasControlChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+export function assertName(name: string, what = 'name'): void {
+  if (typeof name !== 'string' || name.length === 0) throw new NutArgumentError(`${what} must not be empty`);
+  if (hasControlChar(name)) throw new NutArgumentError(`${what} contains a control character`);
+  if (!NAME.test(name)) throw new NutArgumentError(`${what} must not contain blanks, quotes or backslashes`);
+}
+
+export function assertValue(value: string, what = 'value'): void {
+  if (typeof value !== 'string') throw new NutArgumentError(`${what} must be a string`);
+  if (hasControlChar(value)) throw new NutArgumentError(`${what} contains a control character`);
+}
+
+/** Quotes a value for the wire, escaping `\` and `"`. */
+export function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * Builds one request line (with its LF). `command` is our own keyword(s), e.g. `GET VAR`; `names` are sent bare
+ * after validation; `values` are always quoted. Throws NutArgumentError rather than sending anything doubtful.
+ */
+export function buildRequest(
+  command: string,
+  names: readonly string[] = [],
+  values: readonly string[] = [],
+): string {
+  if (!COMMAND.test(command))
+    throw new NutArgumentError(`invalid command keyword ${JSON.stringify(command)}`);
+  for (const n of names) assertName(n);
+  for (const v of values) assertValue(v);
+  return `${[command, ...names, ...values.map(quote)].join(' ')}\n`;
+}
+
+/** The request as it may appear in logs and error messages: no LF, and never a password. */
+export function maskRequest(line: string): string {
+  const text = line.replace(/\n$/, '');
+  return /^PASSWORD\b/.test(text) ? 'PASSWORD ***' : text;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Splitting a byte stream into lines, with a hard bound on what is buffered.
+
+export interface LineSplitterOptions {
+  maxLineBytes: number;
+  /** true: skip an over-long line and carry on (driver socket); false: throw NutProtocolError (upsd). */
+  discardOverlong?: boolean;
+}
+
+/**
+ * Accepts chunks of any size (one byte at a time works) and returns complete lines without the LF (and without
+ * a CR before it). Lines are split on bytes before decoding, so a UTF-8 character split across chunks is fine.
+ * The partial line never holds more than maxLineBytes.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private discarding = false;
+  /** Largest number of bytes ever held for an incomplete line (for tests and diagnostics). */
+  peakBufferedBytes = 0;
+  /** Over-long lines skipped in discard mode. */
+  discardedLines = 0;
+
+  constructor(private readonly opts: LineSplitterOptions) {}
+
+  get bufferedBytes(): number {
+    return this.size;
+  }
+
+  push(chunk: Buffer): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (this.discarding) {
+        if (nl === -1) break;
+        this.discarding = false;
+        start = nl + 1;
+        continue;
+      }
+      if (this.size + (end - start) > this.opts.maxLineBytes) {
+        this.parts = [];
+        this.size = 0;
+        if (!this.opts.discardOverlong) {
+          throw new NutProtocolError(`line longer than ${this.opts.maxLineBytes} bytes`);
+        }
+        this.discarding = true;
+        this.discardedLines++;
+        continue;
+      }
+      if (nl === -1) {
+        // Copy, so a small tail does not pin a whole socket chunk in memory.
+        this.parts.push(Buffer.from(chunk.subarray(start)));
+        this.size += chunk.length - start;
+        this.peakBufferedBytes = Math.max(this.peakBufferedBytes, this.size);
+        break;
+      }
+      const tail = chunk.subarray(start, nl);
+      const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
+      this.parts = [];
+      this.size = 0;
+      const text = bytes.toString('utf8');
+      lines.push(text.endsWith('\r') ? text.slice(0, -1) : text);
+      start = nl + 1;
+    }
+    return lines;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Interpreting upsd replies. A reader is created per request and fed that request's lines in order; it throws
+// NutError for `ERR …` and NutProtocolError for anything that is not the expected reply.
+
+export type ReplyStep<T> = { done: false } | { done: true; value: T };
+
+export interface ReplyReader<T> {
+  read(line: string): ReplyStep<T>;
+}
+
+const MORE: ReplyStep<never> = { done: false };
+
+/** `ERR <CODE> [detail…]` → NutError; any other line → undefined. */
+export function parseErr(tokens: readonly string[], line = tokens.join(' ')): NutError | undefined {
+  if (tokens[0] !== 'ERR') return undefined;
+  const code = tokens[1];
+  if (!code) throw new NutProtocolError('ERR without a code', line);
+  const detail = tokens.slice(2).join(' ');
+  return new NutError(code, detail === '' ? undefined : detail);
+}
+
+function startsWith(tokens: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.every((p, i) => tokens[i] === p);
+}
+
+/** A one-line reply `<prefix…> <n more words>`; returns the words after the prefix. */
+export function lineReply(prefix: readonly string[], extraWords: number): ReplyReader<string[]> {
+  return {
+    read(line) {
+      const tokens = tokenize(line);
+      const err = parseErr(tokens, line);
+      if (err) throw err;
+      if (tokens.length !== prefix.length + extraWords || !startsWith(tokens, prefix)) {
+        throw new NutProtocolError(`expected "${prefix.join(' ')} …"`, line);
+      }
+      return { done: true, value: tokens.slice(prefix.length) };
+    },
+  };
+}
+
+/** `OK`, `OK TRACKING <id>` or `OK Goodbye`. */
+export function okReply(): ReplyReader<string> {
+  return {
+    read(line) {
+      const tokens = tokenize(line);
+      const err = parseErr(tokens, line);
+      if (err) throw err;
+      if (tokens[0] !== 'OK') throw new NutProtocolError('expected OK', line);
+      return { done: true, value: line };
+    },
+  };
+}
+
+/** VER answers free text; only an ERR is special. */
+export function textReply(): ReplyReader<string> {
+  return {
+    read(line) {
+      const err = line.startsWith('ERR') ? parseErr(tokenize(line), line) : undefined;
+      if (err) throw err;
+      return { done: true, value: line };
+    },
+  };
+}
+
+/**
+ * `BEGIN LIST <kind> <args…>`, then items `<kind> <args…> <itemWords words>`, then `END LIST <kind> <args…>`.
+ * Returns each item's words after the prefix. upsd echoes the arguments as sent, so they must match exactly.
+ */
+export function listReply(
+  kind: string,
+  args: readonly string[],
+  itemWords: number,
+  maxItems: number,
+): ReplyReader<string[][]> {
+  const begin = ['BEGIN', 'LIST', kind, ...args];
+  const end = ['END', 'LIST', kind, ...args];
+  const itemPrefix = [kind, ...args];
+  const items: string[][] = [];
+  let started = false;
+  return {
+    read(line) {
+      const tokens = tokenize(line);
+      if (!started) {
+        const err = parseErr(tokens, line);
+        if (err) throw err;
+        if (tokens.length !== begin.length || !startsWith(tokens, begin)) {
+          throw new NutProtocolError(`expected "${begin.join(' ')}"`, line);
+        }
+        started = true;
+        return MORE;
+      }
+      if (tokens.length === end.length && startsWith(tokens, end)) return { done: true, value: items };
+      if (tokens.length !== itemPrefix.length + itemWords || !startsWith(tokens, itemPrefix)) {
+        throw new NutProtocolError(`unexpected line in LIST ${kind}`, line);
+      }
+      if (items.length >= maxItems)
+        throw new NutProtocolError(`LIST ${kind} has more than ${maxItems} items`);
+      items.push(tokens.slice(itemPrefix.length));
+      return MORE;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Driver unix-socket lines (drivers/dstate.c in NUT 2.8.0).
+
+export type DriverLine =
+  | { kind: 'PONG' }
+  | { kind: 'SETINFO'; name: string; value: string }
+  | { kind: 'DELINFO'; name: string }
+  | { kind: 'ADDCMD'; name: string }
+  | { kind: 'DELCMD'; name: string }
+  | { kind: 'DATAOK' }
+  | { kind: 'DATASTALE' }
+  | { kind: 'DUMPDONE' }
+  /** Known lines we have no use for: SETFLAGS, SETAUX, ADDENUM, DELENUM, ADDRANGE, DELRANGE, TRACKING. */
+  | { kind: 'IGNORED'; verb: string }
+  | { kind: 'UNKNOWN'; line: string };
+
+const IGNORED_VERBS = new Set([
+  'SETFLAGS',
+  'SETAUX',
+  'ADDENUM',
+  'DELENUM',
+  'ADDRANGE',
+  'DELRANGE',
+  'TRACKING',
+]);
+
+export function parseDriverLine(line: string): DriverLine {
+  const verb = /^\S*/.exec(line)?.[0] ?? '';
+  if (verb === 'SETINFO') return parseSetinfo(line);
+  let tokens: string[];
+  try {
+    tokens = tokenize(line);
+  } catch {
+    return { kind: 'UNKNOWN', line };
+  }
+  const name = tokens[1];
+  switch (verb) {
+    case 'PONG':
+    case 'DATAOK':
+    case 'DATASTALE':
+    case 'DUMPDONE':
+      return tokens.length === 1 ? { kind: verb } : { kind: 'UNKNOWN', line };
+    case 'DELINFO':
+    case 'ADDCMD':
+    case 'DELCMD':
+      return tokens.length === 2 && name ? { kind: verb, name } : { kind: 'UNKNOWN', line };
+    default:
+      return IGNORED_VERBS.has(verb) ? { kind: 'IGNORED', verb } : { kind: 'UNKNOWN', line };
+  }
+}
+
+/**
+ * `SETINFO <name> "<value>"`. DUMPALL escapes the value, but NUT 2.8.0 broadcasts a changed value WITHOUT
+ * escaping it (dstate_setinfo sends the raw string). So: if the quoted text is validly escaped, unescape it;
+ * otherwise (a bare `"` or a lone trailing `\`) it can only be a raw broadcast: take it verbatim.
+ * (A raw value whose backslashes happen to look like valid escapes is indistinguishable; the next DUMPALL corrects it.)
+ */
+function parseSetinfo(line: string): DriverLine {
+  const m = /^SETINFO[ \t]+(\S+)[ \t]+"(.*)"[ \t]*$/.exec(line);
+  const name = m?.[1];
+  const quoted = m?.[2];
+  if (name === undefined || quoted === undefined || name.includes('"')) return { kind: 'UNKNOWN', line };
+  const escaped = /^(?:[^"\\]|\\.)*$/.test(quoted);
+  return { kind: 'SETINFO', name, value: escaped ? quoted.replace(/\\(.)/g, '$1') : quoted };
+}

@@ -1,0 +1,142 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import type { Logger } from '../logger.js';
+
+export interface ProcessExit {
+  code: number | null;
+  signal: string | null;
+  /** True when the exit was asked for by `stop()`. */
+  expected: boolean;
+  /** Set when the binary could not be started at all (ENOENT, EACCES). */
+  spawnError?: string;
+}
+
+export interface ManagedProcessOptions {
+  /** Shown in logs, e.g. `upsd` or `dummy-ups -a ups1`. */
+  label: string;
+  file: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  logger: Logger;
+}
+
+/**
+ * One NUT program run in the foreground as our child: started from an argument array (never a shell), its output
+ * logged line by line, its exit observed the moment it happens. `stop()` is the graceful-then-forced ladder.
+ */
+export class ManagedProcess {
+  readonly label: string;
+  private child: ResultPromise | undefined;
+  private exitInfo: ProcessExit | undefined;
+  private stopping = false;
+  private readonly exitWaiters: Array<(exit: ProcessExit) => void> = [];
+  private readonly options: ManagedProcessOptions;
+  /** Resolves once the process has exited, with how. */
+  readonly exited: Promise<ProcessExit>;
+
+  constructor(options: ManagedProcessOptions) {
+    this.options = options;
+    this.label = options.label;
+    this.exited = new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.exitInfo === undefined;
+  }
+
+  get exit(): ProcessExit | undefined {
+    return this.exitInfo;
+  }
+
+  /** Starts the program. Returns its pid, or undefined when it could not be spawned (the exit says why). */
+  start(): number | undefined {
+    if (this.child) throw new Error(`${this.label} was already started`);
+    const { file, args, env, logger } = this.options;
+    const child = execa(file, [...args], {
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      // The agent owns the ladder (SIGTERM + SIGCONT, wait, SIGKILL); execa must not add its own.
+      forceKillAfterDelay: false,
+      cleanup: true,
+    });
+    this.child = child;
+    const childPid = child.pid;
+    const log = logger.child({ childPid });
+    this.pipeLines(child.stdout, (line) => log.info({ out: 'stdout' }, line));
+    this.pipeLines(child.stderr, (line) => log.info({ out: 'stderr' }, line));
+    child.then(
+      (result) => {
+        const spawnError =
+          childPid === undefined ? (result.originalMessage ?? result.shortMessage) : undefined;
+        this.finish({
+          code: result.exitCode ?? null,
+          signal: result.signal ?? null,
+          expected: this.stopping,
+          ...(spawnError ? { spawnError } : {}),
+        });
+      },
+      (error: unknown) =>
+        this.finish({ code: null, signal: null, expected: this.stopping, spawnError: String(error) }),
+    );
+    return childPid;
+  }
+
+  /**
+   * Graceful stop, then forced: SIGTERM and SIGCONT (a stopped or hung process only acts on SIGTERM once
+   * continued; NUT 2.8.0 `-F` drivers have no SIGTERM handler and die at once), wait `timeoutMs`, then SIGKILL.
+   * Resolves with `forced: true` when SIGKILL was needed.
+   */
+  async stop(timeoutMs: number): Promise<{ forced: boolean; exit: ProcessExit }> {
+    if (!this.child || this.exitInfo) return { forced: false, exit: await this.exited };
+    this.stopping = true;
+    this.signal('SIGTERM');
+    this.signal('SIGCONT');
+    const graceful = await Promise.race([this.exited.then(() => true), sleep(timeoutMs, false)]);
+    if (graceful) return { forced: false, exit: await this.exited };
+    this.signal('SIGKILL');
+    // SIGKILL cannot be ignored; only a process stuck in uninterruptible sleep (a USB call) outlives it for a while.
+    const killed = await Promise.race([
+      this.exited.then(() => true),
+      sleep(Math.max(timeoutMs, 2000), false),
+    ]);
+    if (!killed)
+      this.options.logger.error({ childPid: this.pid }, `${this.label} did not exit after SIGKILL`);
+    return { forced: true, exit: this.exitInfo ?? { code: null, signal: 'SIGKILL', expected: true } };
+  }
+
+  /** Sends a signal; false when the process is gone. */
+  signal(signal: NodeJS.Signals): boolean {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.exitInfo) return false;
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private finish(exit: ProcessExit): void {
+    if (this.exitInfo) return;
+    this.exitInfo = exit;
+    for (const resolve of this.exitWaiters.splice(0)) resolve(exit);
+  }
+
+  private pipeLines(stream: Readable | null | undefined, onLine: (line: string) => void): void {
+    if (!stream) return;
+    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+    lines.on('line', (line) => {
+      const text = line.trimEnd();
+      if (text) onLine(text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
+    });
+  }
+}

@@ -1,0 +1,418 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentConfigShape } from '../config/schema.js';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { NutClient } from '../nut/client.js';
+import type { UpsConfEntry } from '../nut/confParser.js';
+import { driverBinary, type NutSetup, userArgs } from '../nut/nutSetup.js';
+import { DriverProbe } from './driverProbe.js';
+import { ManagedProcess } from './managedProcess.js';
+import type { RecoveryReason, UpsSnapshot } from './types.js';
+import {
+  initialState,
+  type MachineAction,
+  type MachineConfig,
+  type MachineInput,
+  type MachineState,
+  step,
+} from './upsStateMachine.js';
+
+export type SupervisorTimings = AgentConfigShape['supervisor'];
+
+export interface UpsSupervisorDeps {
+  ups: UpsConfEntry;
+  setup: NutSetup;
+  timings: SupervisorTimings;
+  bus: EventBus;
+  logger: Logger;
+  /** The shared persistent connection to upsd. */
+  client: NutClient;
+  now?: () => number;
+}
+
+/** Result of a poll of upsd for this UPS. */
+export type PollResult =
+  | { ok: true; vars: Map<string, string> }
+  | { ok: false; code: string; message: string };
+
+/** How a requested restart ended. */
+export type RestartOutcome = { ok: true; durationMs: number } | { ok: false; error: string };
+
+const TICK_MS = 100;
+const VERIFY_POLL_MS = 100;
+
+export function machineConfig(t: SupervisorTimings): MachineConfig {
+  return {
+    staleGraceMs: t.staleGrace,
+    startTimeoutMs: t.startTimeout,
+    backoffInitialMs: t.backoffInitial,
+    backoffMaxMs: t.backoffMax,
+    breakerRestarts: t.breakerRestarts,
+    breakerWindowMs: t.breakerWindow,
+    failedRetryMs: t.failedRetry,
+  };
+}
+
+/**
+ * Supervises one UPS: its driver process, the persistent probe on the driver's socket, and the state machine.
+ * Nothing here touches another UPS's driver; a hung UPS holds up no other.
+ */
+export class UpsSupervisor {
+  readonly name: string;
+  private readonly deps: UpsSupervisorDeps;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly machineConfig: MachineConfig;
+  private machine: MachineState;
+  private driver: ManagedProcess | undefined;
+  private probe: DriverProbe | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private vars = new Map<string, string>();
+  private commands: string[] = [];
+  private status: string | undefined;
+  private statusFromFeedAt = 0;
+  private lastFreshAt: number | undefined;
+  private restarts = 0;
+  private lastRestartAt: number | undefined;
+  private lastRestartReason: RecoveryReason | undefined;
+  private recovery: Promise<void> | undefined;
+  private readonly restartWaiters: Array<(outcome: RestartOutcome) => void> = [];
+
+  constructor(deps: UpsSupervisorDeps) {
+    this.deps = deps;
+    this.name = deps.ups.name;
+    this.log = deps.logger.child({ ups: deps.ups.name });
+    this.now = deps.now ?? Date.now;
+    this.machineConfig = machineConfig(deps.timings);
+    this.machine = initialState(this.now());
+  }
+
+  get state(): MachineState {
+    return this.machine;
+  }
+
+  get driverPid(): number | undefined {
+    return this.driver?.running ? this.driver.pid : undefined;
+  }
+
+  /** Starts the driver and the supervision clock. */
+  start(): void {
+    this.machine = initialState(this.now());
+    this.startDriver();
+    this.tickTimer = setInterval(() => this.dispatch({ type: 'tick' }), TICK_MS);
+  }
+
+  /** Stops supervision and the driver (graceful, then forced). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.dispatch({ type: 'stop' });
+    clearInterval(this.tickTimer);
+    this.probe?.close();
+    this.probe = undefined;
+    await this.recovery?.catch(() => undefined);
+    if (this.driver) {
+      const { forced } = await this.driver.stop(this.deps.timings.stopTimeout);
+      if (forced) this.log.warn({ childPid: this.driver.pid }, 'driver needed SIGKILL to stop');
+    }
+    for (const resolve of this.restartWaiters.splice(0)) resolve({ ok: false, error: 'agent stopping' });
+  }
+
+  /**
+   * Restarts the driver on request. Resolves when it is back with fresh data, or with the error when the recovery
+   * failed. A request while a recovery runs joins that recovery.
+   */
+  requestRestart(reason: 'manual' | 'upsd-restarted'): Promise<RestartOutcome> {
+    if (this.stopped) return Promise.resolve({ ok: false, error: 'agent stopping' });
+    const outcome = new Promise<RestartOutcome>((resolve) => this.restartWaiters.push(resolve));
+    this.dispatch({ type: 'restart-requested', reason });
+    return outcome;
+  }
+
+  /** A poll of upsd for this UPS; `sentAt` is when the request went out. */
+  handlePoll(result: PollResult, sentAt: number): void {
+    if (this.stopped) return;
+    if (!result.ok) {
+      if (result.code === 'DATA-STALE') {
+        this.deps.bus.emit('stale', { ups: this.name, source: 'upsd', at: this.now() });
+        this.dispatch({ type: 'stale', source: 'upsd' });
+      } else if (result.code === 'DRIVER-NOT-CONNECTED') {
+        this.dispatch({ type: 'not-connected' });
+      } else {
+        this.log.warn({ code: result.code }, `upsd poll failed: ${result.message}`);
+      }
+      return;
+    }
+    const status = result.vars.get('ups.status');
+    // A feed update that arrived after this request went out is newer than the poll's answer.
+    if (this.statusFromFeedAt > sentAt && this.status !== undefined)
+      result.vars.set('ups.status', this.status);
+    this.replaceVars(result.vars);
+    if (status !== undefined && status !== 'WAIT') {
+      this.lastFreshAt = this.now();
+      if (this.statusFromFeedAt <= sentAt) this.noteStatus(status, 'upsd');
+      this.dispatch({ type: 'fresh' });
+    }
+  }
+
+  /** Instant commands upsd lists for this UPS (set by the supervisor after LIST CMD). */
+  setCommands(commands: string[]): void {
+    this.commands = [...commands].sort();
+  }
+
+  snapshot(): UpsSnapshot {
+    const { ups } = this.deps;
+    return {
+      name: ups.name,
+      ...(ups.desc ? { description: ups.desc } : {}),
+      driver: ups.driver,
+      vars: Object.fromEntries(this.vars),
+      commands: [...this.commands],
+      supervisor: {
+        state: this.machine.name,
+        restarts: this.restarts,
+        ...(this.lastRestartAt ? { lastRestartAt: new Date(this.lastRestartAt).toISOString() } : {}),
+        ...(this.lastRestartReason ? { lastRestartReason: this.lastRestartReason } : {}),
+        ...(this.lastFreshAt ? { lastFreshAt: this.lastFreshAt } : {}),
+        ...(this.driverPid ? { childPid: this.driverPid } : {}),
+      },
+    };
+  }
+
+  // --- the state machine ---------------------------------------------------------------------------------------
+
+  private dispatch(input: MachineInput): void {
+    const before = this.machine;
+    const { state, actions } = step(before, input, this.now(), this.machineConfig);
+    this.machine = state;
+    if (state.name !== before.name) {
+      this.log.info(
+        { from: before.name, to: state.name, input: input.type },
+        `state ${before.name} → ${state.name}`,
+      );
+      this.deps.bus.emit('state-changed', {
+        ups: this.name,
+        from: before.name,
+        to: state.name,
+        at: this.now(),
+      });
+    }
+    for (const action of actions) this.perform(action);
+  }
+
+  private perform(action: MachineAction): void {
+    const { bus } = this.deps;
+    const at = this.now();
+    switch (action.type) {
+      case 'ready':
+        this.log.info(
+          { startupMs: action.startupMs },
+          `first fresh data ${action.startupMs} ms after the driver started`,
+        );
+        bus.emit('ready', { ups: this.name, startupMs: action.startupMs, at });
+        break;
+      case 'stale-cleared':
+        this.log.info('data fresh again without a restart');
+        bus.emit('stale-cleared', { ups: this.name, at });
+        break;
+      case 'recover':
+        this.recovery = this.runRecovery(action.reason, action.attempt);
+        break;
+      case 'recovered':
+        this.log.info(
+          { reason: action.reason, durationMs: action.durationMs, attempt: action.attempt },
+          `recovered from ${action.reason} in ${action.durationMs} ms`,
+        );
+        bus.emit('recovered', {
+          ups: this.name,
+          reason: action.reason,
+          durationMs: action.durationMs,
+          attempt: action.attempt,
+          at,
+        });
+        this.settleRestartWaiters({ ok: true, durationMs: action.durationMs });
+        break;
+      case 'recovery-failed':
+        this.log.error(
+          {
+            reason: action.reason,
+            attempt: action.attempt,
+            retryInMs: action.retryInMs,
+            circuitOpen: action.circuitOpen,
+          },
+          `recovery failed (${action.error}); ${action.circuitOpen ? 'circuit open, ' : ''}next attempt in ${Math.round(action.retryInMs / 1000)} s`,
+        );
+        bus.emit('recovery-failed', { ups: this.name, ...action, at });
+        this.settleRestartWaiters({ ok: false, error: action.error });
+        break;
+    }
+  }
+
+  private settleRestartWaiters(outcome: RestartOutcome): void {
+    for (const resolve of this.restartWaiters.splice(0)) resolve(outcome);
+  }
+
+  // --- the driver process and its probe --------------------------------------------------------------------------
+
+  private startDriver(): ManagedProcess {
+    const { ups, setup, bus } = this.deps;
+    const driver = new ManagedProcess({
+      label: `${ups.driver} -a ${ups.name}`,
+      file: driverBinary(setup, ups),
+      args: ['-a', ups.name, '-F', ...userArgs(setup)],
+      env: setup.childEnv,
+      logger: this.log.child({ child: ups.driver }),
+    });
+    this.driver = driver;
+    const childPid = driver.start();
+    if (childPid !== undefined) {
+      this.log.info({ childPid }, `started ${ups.driver}`);
+      bus.emit('driver-started', { ups: this.name, childPid, at: this.now() });
+      this.attachProbe(driver);
+    }
+    void driver.exited.then((exit) => {
+      const pid = childPid ?? 0;
+      this.log[exit.expected ? 'info' : 'warn'](
+        { childPid: pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError },
+        `${ups.driver} exited${exit.expected ? '' : ' unexpectedly'} (${exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)})`,
+      );
+      bus.emit('driver-exited', {
+        ups: this.name,
+        childPid: pid,
+        code: exit.code,
+        signal: exit.signal,
+        expected: exit.expected,
+        at: this.now(),
+      });
+      if (this.driver !== driver) return;
+      this.probe?.close();
+      this.probe = undefined;
+      if (!exit.expected && !this.stopped) this.dispatch({ type: 'driver-exited' });
+    });
+    return driver;
+  }
+
+  /** One persistent probe connection per driver process, for that process's whole life (NUT 2.8.0 leak). */
+  private attachProbe(driver: ManagedProcess): void {
+    const { setup, ups, timings, bus } = this.deps;
+    const probe = new DriverProbe({
+      setup,
+      ups,
+      probeIntervalMs: timings.probeInterval,
+      probeTimeoutMs: timings.probeTimeout,
+      isAlive: () => driver.running && this.driver === driver,
+      logger: this.log,
+      onHung: (silentMs) => {
+        this.log.warn(
+          { silentMs, childPid: driver.pid },
+          `driver did not answer PING for ${silentMs} ms: hung`,
+        );
+        bus.emit('hung', { ups: this.name, silentMs, at: this.now() });
+        this.dispatch({ type: 'hung' });
+      },
+      onStatus: (status) => {
+        this.statusFromFeedAt = this.now();
+        this.vars.set('ups.status', status);
+        this.noteStatus(status, 'driver');
+        this.emitUpdated();
+      },
+      onVar: (name, value) => {
+        if (value === undefined) this.vars.delete(name);
+        else this.vars.set(name, value);
+        this.emitUpdated();
+      },
+      onStale: () => {
+        this.log.warn('driver flags its data stale');
+        bus.emit('stale', { ups: this.name, source: 'driver', at: this.now() });
+        this.dispatch({ type: 'stale', source: 'driver' });
+      },
+      onFresh: () => {
+        this.lastFreshAt = this.now();
+        this.dispatch({ type: 'fresh' });
+      },
+    });
+    this.probe = probe;
+    probe.start();
+  }
+
+  private noteStatus(status: string, source: 'driver' | 'upsd'): void {
+    if (status === 'WAIT' || status === this.status) return;
+    const from = this.status;
+    this.status = status;
+    this.log.info({ from, to: status, source }, `ups.status ${from ?? '(none)'} → ${status}`);
+    this.deps.bus.emit('status-changed', { ups: this.name, from, to: status, source, at: this.now() });
+  }
+
+  private replaceVars(next: Map<string, string>): void {
+    const changed = next.size !== this.vars.size || [...next].some(([k, v]) => this.vars.get(k) !== v);
+    this.vars = next;
+    if (changed) this.emitUpdated();
+  }
+
+  private emitUpdated(): void {
+    this.deps.bus.emit('ups-updated', { snapshot: this.snapshot(), at: this.now() });
+  }
+
+  // --- the recovery ladder ---------------------------------------------------------------------------------------
+
+  /** SIGTERM (+SIGCONT), wait; SIGKILL; start; confirm fresh data through upsd. Each step bounded in time. */
+  private async runRecovery(reason: RecoveryReason, attempt: number): Promise<void> {
+    const { bus, timings, ups } = this.deps;
+    const startedAt = this.now();
+    this.restarts += 1;
+    this.lastRestartAt = startedAt;
+    this.lastRestartReason = reason;
+    this.log.warn({ reason, attempt }, `recovering ${ups.driver} (${reason}, attempt ${attempt})`);
+    bus.emit('recovering', { ups: this.name, reason, attempt, at: startedAt });
+
+    this.probe?.close();
+    this.probe = undefined;
+    const old = this.driver;
+    if (old?.running) {
+      const { forced } = await old.stop(timings.stopTimeout);
+      if (forced) {
+        this.log.warn(
+          { childPid: old.pid },
+          `driver ignored SIGTERM for ${timings.stopTimeout} ms: SIGKILLed`,
+        );
+        bus.emit('force-killed', { ups: this.name, childPid: old.pid ?? 0, at: this.now() });
+      }
+    }
+    if (this.stopped) return;
+
+    const driver = this.startDriver();
+    const error = await this.waitForFreshData(driver, startedAt + timings.verifyTimeout);
+    if (this.stopped) return;
+    if (error) this.dispatch({ type: 'recovery-failed', error });
+    else {
+      this.lastFreshAt = this.now();
+      this.dispatch({ type: 'recovery-succeeded' });
+    }
+  }
+
+  /** Polls upsd quickly (GET VAR is a 0.06 ms round trip) until it serves a real status. Returns an error or undefined. */
+  private async waitForFreshData(driver: ManagedProcess, deadline: number): Promise<string | undefined> {
+    const { client, timings } = this.deps;
+    let last = 'no answer from upsd';
+    while (!this.stopped) {
+      if (!driver.running) {
+        const exit = driver.exit;
+        return `driver exited during start (${exit?.spawnError ?? (exit?.signal ? `signal ${exit.signal}` : `code ${exit?.code}`)})`;
+      }
+      if (this.now() >= deadline) return `no fresh data within ${timings.verifyTimeout} ms (${last})`;
+      try {
+        const status = await client.getVar(this.name, 'ups.status');
+        if (status !== 'WAIT') {
+          this.noteStatus(status, 'upsd');
+          return undefined;
+        }
+        last = 'upsd says WAIT';
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await sleep(VERIFY_POLL_MS);
+    }
+    return 'agent stopping';
+  }
+}

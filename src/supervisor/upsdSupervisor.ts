@@ -1,0 +1,217 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { NutClient } from '../nut/client.js';
+import { NutConnectionError, NutTimeoutError } from '../nut/errors.js';
+import { type NutSetup, userArgs } from '../nut/nutSetup.js';
+import { ManagedProcess } from './managedProcess.js';
+import type { PollResult, SupervisorTimings } from './upsSupervisor.js';
+
+export interface UpsdSupervisorDeps {
+  setup: NutSetup;
+  timings: SupervisorTimings;
+  bus: EventBus;
+  logger: Logger;
+  client: NutClient;
+  upsNames: readonly string[];
+  /** One poll result per UPS per cycle; `sentAt` is when the requests went out. */
+  onPoll: (ups: string, result: PollResult, sentAt: number) => void;
+  /** Instant commands upsd lists for a UPS (refreshed now and then). */
+  onCommands: (ups: string, commands: string[]) => void;
+  /** upsd came back after a restart: NUT 2.8.0 drivers spin on the dead connection unless restarted too. */
+  onRestarted: () => void;
+}
+
+const RESTART_BACKOFF_INITIAL_MS = 1000;
+const RESTART_BACKOFF_MAX_MS = 30_000;
+/** upsd that ran this long is considered healthy again; its next crash starts the backoff over. */
+const STABLE_AFTER_MS = 60_000;
+const LISTEN_TIMEOUT_MS = 15_000;
+const COMMANDS_REFRESH_MS = 300_000;
+
+function isTransportError(error: unknown): boolean {
+  return error instanceof NutConnectionError || error instanceof NutTimeoutError;
+}
+
+/**
+ * Runs upsd as a watched child, polls it for every UPS over the one persistent connection, and restarts it only
+ * when it is dead or stops answering. Restarting upsd never restarts a driver directly: it asks the supervisor.
+ */
+export class UpsdSupervisor {
+  private readonly deps: UpsdSupervisorDeps;
+  private readonly log: Logger;
+  private process: ManagedProcess | undefined;
+  private startedAt = 0;
+  private crashes = 0;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private restarting: Promise<void> | undefined;
+  private consecutiveFailures = 0;
+  private commandsFetchedAt = 0;
+  private pollLoop: Promise<void> | undefined;
+
+  constructor(deps: UpsdSupervisorDeps) {
+    this.deps = deps;
+    this.log = deps.logger.child({ module: 'upsd' });
+  }
+
+  get pid(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
+  }
+
+  start(): void {
+    this.spawn();
+    this.pollLoop = this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.pollLoop;
+    await this.restarting?.catch(() => undefined);
+    if (this.process) {
+      const { forced } = await this.process.stop(this.deps.timings.stopTimeout);
+      if (forced) this.log.warn('upsd needed SIGKILL to stop');
+    }
+  }
+
+  /** Restarts upsd (stop, start, wait until it answers), then has the drivers restarted. Concurrent calls join. */
+  restart(reason: string): Promise<void> {
+    this.restarting ??= this.doRestart(reason).finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  private spawn(): void {
+    const { setup, bus } = this.deps;
+    const upsd = new ManagedProcess({
+      label: 'upsd',
+      file: setup.upsdPath,
+      args: ['-F', ...userArgs(setup)],
+      env: setup.childEnv,
+      logger: this.log.child({ child: 'upsd' }),
+    });
+    this.process = upsd;
+    this.startedAt = Date.now();
+    const childPid = upsd.start();
+    if (childPid !== undefined) {
+      this.log.info({ childPid }, `started upsd (${setup.address.host}:${setup.address.port})`);
+      bus.emit('upsd-started', { childPid, at: Date.now() });
+    }
+    void upsd.exited.then((exit) => {
+      bus.emit('upsd-exited', {
+        childPid: childPid ?? 0,
+        code: exit.code,
+        signal: exit.signal,
+        expected: exit.expected,
+        at: Date.now(),
+      });
+      if (exit.expected || this.stopped || this.process !== upsd) return;
+      const detail = exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`);
+      this.crashes = Date.now() - this.startedAt > STABLE_AFTER_MS ? 1 : this.crashes + 1;
+      const delay = Math.min(RESTART_BACKOFF_INITIAL_MS * 2 ** (this.crashes - 1), RESTART_BACKOFF_MAX_MS);
+      this.log.error(
+        { childPid, code: exit.code, signal: exit.signal },
+        `upsd exited (${detail}); restarting in ${delay} ms`,
+      );
+      void this.pause(delay).then((ok) => (ok ? this.restart(`upsd exited (${detail})`) : undefined));
+    });
+  }
+
+  private async doRestart(reason: string): Promise<void> {
+    const started = Date.now();
+    this.log.warn({ reason }, `restarting upsd: ${reason}`);
+    if (this.process?.running) await this.process.stop(this.deps.timings.stopTimeout);
+    if (this.stopped) return;
+    this.spawn();
+    const listening = await this.waitUntilAnswering();
+    if (this.stopped) return;
+    if (!listening) {
+      this.log.error(`upsd did not answer within ${LISTEN_TIMEOUT_MS} ms after restart`);
+      return;
+    }
+    const durationMs = Date.now() - started;
+    this.consecutiveFailures = 0;
+    this.log.info({ durationMs }, `upsd answers again after ${durationMs} ms`);
+    this.deps.bus.emit('upsd-restarted', { reason, durationMs, at: Date.now() });
+    this.deps.onRestarted();
+  }
+
+  private async waitUntilAnswering(): Promise<boolean> {
+    const deadline = Date.now() + LISTEN_TIMEOUT_MS;
+    while (!this.stopped && this.process?.running && Date.now() < deadline) {
+      try {
+        await this.deps.client.version();
+        return true;
+      } catch {
+        if (!(await this.pause(100))) return false;
+      }
+    }
+    return false;
+  }
+
+  private async pause(ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.abort.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One cycle: every UPS's LIST VAR pipelined in one go (upsd's Nagle stall is paid once, not once per UPS). */
+  private async poll(): Promise<void> {
+    const { client, upsNames, timings, onPoll } = this.deps;
+    while (!this.stopped) {
+      const sentAt = Date.now();
+      const results = await Promise.all(
+        upsNames.map((name) =>
+          client.listVar(name).then(
+            (vars): PollResult & { transport?: boolean } => ({ ok: true, vars }),
+            (error: { code?: string; message?: string }) => ({
+              ok: false as const,
+              code: String(error.code ?? 'ERROR'),
+              message: String(error.message),
+              transport: isTransportError(error),
+            }),
+          ),
+        ),
+      );
+      if (this.stopped) return;
+      if (results.length > 0 && results.every((r) => !r.ok && r.transport)) {
+        this.onTransportFailure(results[0] && !results[0].ok ? results[0].message : 'no answer');
+      } else {
+        if (this.consecutiveFailures > 0) this.log.info('upsd answers polls again');
+        this.consecutiveFailures = 0;
+        upsNames.forEach((name, i) => {
+          const result = results[i];
+          if (result) onPoll(name, result, sentAt);
+        });
+        await this.refreshCommands();
+      }
+      if (!(await this.pause(timings.pollInterval))) return;
+    }
+  }
+
+  private onTransportFailure(message: string): void {
+    this.consecutiveFailures += 1;
+    if (this.consecutiveFailures === 1) this.log.warn(`upsd does not answer: ${message}`);
+    if (this.restarting || !this.process?.running) return;
+    if (this.consecutiveFailures >= this.deps.timings.upsdFailureThreshold) {
+      this.deps.bus.emit('upsd-unresponsive', { error: message, at: Date.now() });
+      void this.restart(`upsd unresponsive (${this.consecutiveFailures} polls failed: ${message})`);
+    }
+  }
+
+  private async refreshCommands(): Promise<void> {
+    if (Date.now() - this.commandsFetchedAt < COMMANDS_REFRESH_MS) return;
+    const { client, upsNames, onCommands } = this.deps;
+    const lists = await Promise.all(upsNames.map((name) => client.listCmd(name).catch(() => undefined)));
+    if (lists.every((l) => l !== undefined)) this.commandsFetchedAt = Date.now();
+    upsNames.forEach((name, i) => {
+      const list = lists[i];
+      if (list) onCommands(name, list);
+    });
+  }
+}

@@ -1,0 +1,146 @@
+// Recovery policy against real drivers: a driver that cannot start (backoff, then the circuit breaker), and a
+// serial driver that stays alive while its UPS stops answering (blazer_ser on a simulated Megatec/Q1 UPS).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
+import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
+import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function labWithAgent(lab: NutLab, timings: Parameters<typeof startAgent>[1]): Promise<AgentUnderTest> {
+  cleanups.push(() => lab.stop());
+  const agent = await startAgent(lab, timings);
+  cleanups.push(async () => {
+    const pids = agent.startedPids();
+    await agent.stop();
+    expect(pids.filter(processAlive)).toEqual([]);
+  });
+  return agent;
+}
+
+describe('a driver that exits at once', () => {
+  it('is retried with growing backoff, then the circuit opens (state failed) and the restarts stop', async () => {
+    const lab = await createNutLab({
+      upses: [{ name: 'good' }, { name: 'bad', driver: 'dummy-ups', port: 'missing.dev' }],
+    });
+    const agent = await labWithAgent(lab, {
+      backoffInitial: 200,
+      backoffMax: 5000,
+      breakerRestarts: 3,
+      breakerWindow: 60_000,
+      failedRetry: 60_000,
+    });
+    await agent.waitForEvent('ready', (e) => e.ups === 'good');
+    const opened = await agent.waitForEvent('recovery-failed', (e) => e.ups === 'bad' && e.circuitOpen);
+    expect(opened.retryInMs).toBe(60_000);
+    expect(agent.controller.supervisor.ups('bad')?.snapshot().supervisor.state).toBe('failed');
+
+    const failures = agent.eventsOf('recovery-failed', (e) => e.ups === 'bad');
+    expect(failures.map((f) => f.attempt)).toEqual([1, 2, 3]);
+    expect(failures.map((f) => f.retryInMs)).toEqual([200, 400, 60_000]);
+    expect(failures[0]?.error).toMatch(/driver exited during start \(code 1\)/);
+
+    // No storm: nothing more happens while the circuit is open.
+    const startsBefore = agent.eventsOf('driver-started', (e) => e.ups === 'bad').length;
+    expect(startsBefore).toBe(4); // the first start + 3 recovery attempts
+    await sleep(3000);
+    expect(agent.eventsOf('driver-started', (e) => e.ups === 'bad').length).toBe(startsBefore);
+    // The healthy UPS never noticed.
+    expect(agent.eventsOf('recovering', (e) => e.ups === 'good')).toEqual([]);
+    expect(agent.controller.supervisor.ups('good')?.snapshot().supervisor.state).toBe('ok');
+  });
+});
+
+describe('driver alive, UPS silent (blazer_ser + Q1 simulator)', () => {
+  async function q1Setup(timings: Parameters<typeof startAgent>[1]) {
+    const simDir = await mkdtemp(join(tmpdir(), 'q1-'));
+    const sim: Q1Simulator = await startQ1Simulator(simDir);
+    cleanups.push(async () => {
+      await sim.stop();
+      await rm(simDir, { recursive: true, force: true });
+    });
+    const lab = await createNutLab({
+      upses: [{ name: 'q1', driver: 'blazer_ser', port: sim.ttyPath }, { name: 'dummy' }],
+    });
+    const agent = await labWithAgent(lab, timings);
+    await agent.waitForEvent('ready', (e) => e.ups === 'q1', { timeoutMs: 30_000 });
+    return { sim, lab, agent };
+  }
+
+  it('restarts a stale driver after the grace period, backs off while comms stay lost, and is ok once they return', async () => {
+    const { sim, lab, agent } = await q1Setup({
+      staleGrace: 1000,
+      backoffInitial: 1000,
+      backoffMax: 8000,
+      breakerRestarts: 20,
+    });
+    const alivePid = agent.driverPid('q1') as number;
+    const since = agent.mark();
+    sim.setMuted(true);
+
+    const stale = await agent.waitForEvent('stale', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
+    expect(['driver', 'upsd']).toContain(stale.source);
+    // The driver was alive and answering PING when its data went stale: this is not a hang.
+    expect(agent.eventsOf('hung', (e) => e.ups === 'q1', since)).toEqual([]);
+    const recovering = await agent.waitForEvent('recovering', (e) => e.ups === 'q1', {
+      since,
+      timeoutMs: 30_000,
+    });
+    expect(recovering.reason).toBe('stale');
+    expect(processAlive(alivePid)).toBe(false);
+
+    // While the UPS stays silent every new driver gives up; the waits between attempts grow.
+    await agent.waitForEvent('recovery-failed', (e) => e.ups === 'q1' && e.attempt === 2, {
+      since,
+      timeoutMs: 60_000,
+    });
+    const failures = agent.eventsOf('recovery-failed', (e) => e.ups === 'q1', since);
+    expect(failures[0]?.retryInMs).toBe(1000);
+    expect(failures[1]?.retryInMs).toBe(2000);
+    expect(failures.every((f) => !f.circuitOpen)).toBe(true);
+
+    sim.setMuted(false);
+    const recovered = await agent.waitForEvent('recovered', (e) => e.ups === 'q1', {
+      since,
+      timeoutMs: 60_000,
+    });
+    expect(recovered.reason).toBe('stale');
+    expect(recovered.attempt).toBeGreaterThanOrEqual(3);
+    expect(await lab.waitForStatus('q1', (s) => s === 'OL')).toBe('OL');
+    expect(agent.controller.supervisor.ups('q1')?.snapshot().supervisor.state).toBe('ok');
+    // The dummy UPS beside it was never touched.
+    expect(agent.eventsOf('recovering', (e) => e.ups === 'dummy')).toEqual([]);
+  });
+
+  it('does not restart a driver whose data turns fresh again within the grace period', async () => {
+    const { sim, agent } = await q1Setup({ staleGrace: 60_000 });
+    const pid = agent.driverPid('q1');
+    const since = agent.mark();
+    sim.setMuted(true);
+    await agent.waitForEvent('stale', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
+    expect(agent.controller.supervisor.ups('q1')?.snapshot().supervisor.state).toBe('suspect');
+    sim.setMuted(false);
+    await agent.waitForEvent('stale-cleared', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
+    expect(agent.eventsOf('recovering', (e) => e.ups === 'q1', since)).toEqual([]);
+    expect(agent.driverPid('q1')).toBe(pid);
+  });
+
+  it('reports on-battery and low-battery from the driver feed', async () => {
+    const { sim, agent } = await q1Setup({});
+    const since = agent.mark();
+    sim.setOnBattery(true);
+    await agent.waitForEvent('status-changed', (e) => e.ups === 'q1' && /\bOB\b/.test(e.to), { since });
+    sim.setLowBattery(true);
+    const lb = await agent.waitForEvent('status-changed', (e) => e.ups === 'q1' && /\bLB\b/.test(e.to), {
+      since,
+    });
+    expect(lb.to).toMatch(/OB/);
+    expect(agent.eventsOf('recovering', undefined, since)).toEqual([]);
+  });
+});

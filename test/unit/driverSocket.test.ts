@@ -1,0 +1,370 @@
+/**
+ * DriverSocket against an in-process unix-socket server that plays a NUT 2.8.0 driver.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DriverSocket } from '../../src/nut/driverSocket.js';
+import { DriverSocketError } from '../../src/nut/errors.js';
+
+interface FakeDriver {
+  path: string;
+  lines: string[];
+  conns: net.Socket[];
+  /** Writes to every connected client, like the driver's broadcasts. */
+  broadcast(text: string): void;
+  close(): Promise<void>;
+}
+
+let dir: string;
+const drivers: FakeDriver[] = [];
+const sockets: DriverSocket[] = [];
+
+beforeEach(async () => {
+  // Short path: sun_path is limited to 108 bytes.
+  dir = await mkdtemp(join(tmpdir(), 'drvsock-'));
+});
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await Promise.all(drivers.splice(0).map((d) => d.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function fakeDriver(
+  onLine: (line: string, socket: net.Socket) => void = () => undefined,
+): Promise<FakeDriver> {
+  const path = join(dir, 'dummy-ups-ups1');
+  const lines: string[] = [];
+  const conns: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    conns.push(socket);
+    socket.on('error', () => undefined);
+    let buf = '';
+    socket.on('data', (chunk) => {
+      buf += chunk.toString();
+      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        onLine(line, socket);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const driver: FakeDriver = {
+    path,
+    lines,
+    conns,
+    broadcast: (text) => {
+      for (const c of conns) if (!c.destroyed) c.write(text);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of conns) c.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  drivers.push(driver);
+  return driver;
+}
+
+function driverSocket(path: string, maxLineBytes?: number): DriverSocket {
+  const s = new DriverSocket({ path, maxLineBytes });
+  sockets.push(s);
+  return s;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+const DUMP = [
+  'SETINFO battery.charge "100"',
+  'SETFLAGS battery.charge RW',
+  'SETINFO ups.mfr "Dummy \\"Quoted\\" \\\\ Manufacturer"',
+  'SETAUX ups.mfr 32',
+  'SETFLAGS ups.mfr RW STRING',
+  'SETINFO ups.status "OB DISCHRG"',
+  'SETINFO ups.test.result ""',
+  'ADDENUM ups.delay.shutdown "20"',
+  'ADDCMD load.off',
+  'ADDCMD beeper.disable',
+  'DATASTALE',
+  'DUMPDONE',
+]
+  .map((l) => `${l}\n`)
+  .join('');
+
+describe('DriverSocket: connect', () => {
+  it('rejects ENOENT when there is no socket file', async () => {
+    const err = await driverSocket(join(dir, 'dummy-ups-none'))
+      .connect(1000)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverSocketError);
+    expect((err as DriverSocketError).code).toBe('ENOENT');
+  });
+
+  it('rejects ECONNREFUSED for a stale socket file left by a dead driver', async () => {
+    const path = join(dir, 'dummy-ups-dead');
+    // A child binds the socket and is SIGKILLed: the file stays and nobody listens (like a SIGKILLed driver).
+    const script = `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`;
+    spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
+    expect(existsSync(path)).toBe(true);
+    const err = await driverSocket(path)
+      .connect(1000)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverSocketError);
+    expect((err as DriverSocketError).code).toBe('ECONNREFUSED');
+  });
+
+  it('refuses a second connect while connected', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const err = await s.connect(1000).catch((e: unknown) => e);
+    expect((err as DriverSocketError).code).toBe('EISCONN');
+    expect(s.connected).toBe(true);
+  });
+
+  it('refuses a second connect while the first is in progress, and close() abandons a connect', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    const first = s.connect(1000).catch((e: unknown) => e);
+    const second = await s.connect(1000).catch((e: unknown) => e);
+    expect((second as DriverSocketError).code).toBe('EISCONN');
+    s.close();
+    expect(((await first) as DriverSocketError).code).toBe('CLOSED');
+    expect(s.connected).toBe(false);
+  });
+});
+
+describe('DriverSocket: ping', () => {
+  it('skips and applies broadcasts that arrive before PONG', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'PING')
+        socket.write('SETINFO ups.load "20"\nSETINFO ups.status "OB"\nTRACKING x 0\nPONG\n');
+    });
+    const s = driverSocket(driver.path);
+    const changes: string[] = [];
+    s.on('setinfo', (name, value) => changes.push(`${name}=${value}`));
+    await s.connect(1000);
+    const rtt = await s.ping(1000);
+    expect(typeof rtt).toBe('number');
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(changes).toEqual(['ups.load=20', 'ups.status=OB']);
+    expect(s.vars.get('ups.status')).toBe('OB');
+  });
+
+  it('joins a ping that is already pending: one PING on the wire', async () => {
+    let answer: (() => void) | undefined;
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'PING') answer = () => socket.write('PONG\n');
+    });
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const a = s.ping(1000);
+    const b = s.ping(1000);
+    await until(() => answer !== undefined);
+    answer?.();
+    expect(await a).toBe(await b);
+    expect(driver.lines).toEqual(['PING']);
+  });
+
+  it('times out with code TIMEOUT and keeps the connection', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const err = await s.ping(100).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverSocketError);
+    expect((err as DriverSocketError).code).toBe('TIMEOUT');
+    expect(s.connected).toBe(true);
+  });
+
+  it('does not let the late PONG of a timed-out ping answer the next one', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    await expect(s.ping(50)).rejects.toThrow(DriverSocketError);
+    let settled = false;
+    const second = s.ping(5000).finally(() => {
+      settled = true;
+    });
+    await until(() => driver.lines.length === 2);
+    driver.broadcast('PONG\n'); // answers the first PING (a hung driver resuming)
+    await sleep(50);
+    expect(settled).toBe(false);
+    driver.broadcast('PONG\n');
+    expect(await second).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rejects when not connected', async () => {
+    const err = await driverSocket(join(dir, 'x'))
+      .ping(100)
+      .catch((e: unknown) => e);
+    expect((err as DriverSocketError).code).toBe('NOT-CONNECTED');
+  });
+});
+
+describe('DriverSocket: dumpAll and the live feed', () => {
+  it('parses a DUMPALL delivered one byte at a time', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line !== 'DUMPALL') return;
+      void (async () => {
+        for (const byte of Buffer.from(DUMP)) {
+          socket.write(Buffer.from([byte]));
+          await sleep(0);
+        }
+      })();
+    });
+    const s = driverSocket(driver.path);
+    const events: string[] = [];
+    s.on('datastale', () => events.push('datastale'));
+    s.on('dumpdone', () => events.push('dumpdone'));
+    await s.connect(1000);
+    expect(s.stale).toBeUndefined();
+    const dump = await s.dumpAll(5000);
+    expect(dump.vars).toEqual(
+      new Map([
+        ['battery.charge', '100'],
+        ['ups.mfr', 'Dummy "Quoted" \\ Manufacturer'],
+        ['ups.status', 'OB DISCHRG'],
+        ['ups.test.result', ''],
+      ]),
+    );
+    expect(dump.commands).toEqual(['load.off', 'beeper.disable']);
+    expect(dump.stale).toBe(true);
+    expect(s.stale).toBe(true);
+    expect(events).toEqual(['datastale', 'dumpdone']);
+    // The result is a copy: later broadcasts change s.vars, not the dump.
+    driver.broadcast('SETINFO ups.status "OL"\n');
+    await until(() => s.vars.get('ups.status') === 'OL');
+    expect(dump.vars.get('ups.status')).toBe('OB DISCHRG');
+  });
+
+  it('emits setinfo only when a value changes, with the previous value', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    const events: Array<[string, string, string | undefined]> = [];
+    s.on('setinfo', (name, value, previous) => events.push([name, value, previous]));
+    await s.connect(1000);
+    driver.broadcast('SETINFO ups.status "OL"\nSETINFO ups.status "OL"\nSETINFO ups.status "OB"\nPONG\n');
+    await s.ping(1000);
+    expect(events).toEqual([
+      ['ups.status', 'OL', undefined],
+      ['ups.status', 'OB', 'OL'],
+    ]);
+  });
+
+  it('tracks DELINFO, ADDCMD/DELCMD and DATASTALE/DATAOK transitions', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    const events: string[] = [];
+    s.on('delinfo', (name) => events.push(`delinfo ${name}`));
+    s.on('datastale', () => events.push('datastale'));
+    s.on('dataok', () => events.push('dataok'));
+    await s.connect(1000);
+    driver.broadcast(
+      [
+        'SETINFO ups.load "5"',
+        'DELINFO ups.load',
+        'DELINFO never.set',
+        'ADDCMD load.off',
+        'ADDCMD load.on',
+        'DELCMD load.off',
+        'DATAOK',
+        'DATAOK',
+        'DATASTALE',
+        'DATASTALE',
+        'DATAOK',
+        'PONG',
+        '',
+      ].join('\n'),
+    );
+    await s.ping(1000);
+    expect(events).toEqual(['delinfo ups.load', 'dataok', 'datastale', 'dataok']);
+    expect(s.vars.has('ups.load')).toBe(false);
+    expect(s.commands).toEqual(['load.on']);
+    expect(s.stale).toBe(false);
+  });
+
+  it('ignores unknown lines and skips an over-long line without dropping the connection', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path, 1024);
+    await s.connect(1000);
+    driver.broadcast(
+      `WHATEVER this is\nSETINFO huge "${'x'.repeat(100_000)}"\nSETINFO ups.status "OL"\nPONG\n`,
+    );
+    await s.ping(1000);
+    expect(s.connected).toBe(true);
+    expect(s.vars.has('huge')).toBe(false);
+    expect(s.vars.get('ups.status')).toBe('OL');
+  });
+
+  it('reads an unescaped 2.8.0 broadcast verbatim', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    driver.broadcast('SETINFO ups.test.result "say "hi""\nPONG\n');
+    await s.ping(1000);
+    expect(s.vars.get('ups.test.result')).toBe('say "hi"');
+  });
+});
+
+describe('DriverSocket: close', () => {
+  it('close() rejects pending requests with CLOSED and emits close without an error', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const closed = new Promise<unknown>((resolve) => s.once('close', resolve));
+    const ping = s.ping(5000).catch((e: unknown) => e);
+    const dump = s.dumpAll(5000).catch((e: unknown) => e);
+    s.close();
+    expect(((await ping) as DriverSocketError).code).toBe('CLOSED');
+    expect(((await dump) as DriverSocketError).code).toBe('CLOSED');
+    expect(await closed).toBeUndefined();
+    expect(s.connected).toBe(false);
+    s.close(); // idempotent
+  });
+
+  it('a driver that goes away rejects pending requests and emits close with the error', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'PING') socket.destroy();
+    });
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const closed = new Promise<DriverSocketError | undefined>((resolve) => s.once('close', resolve));
+    const err = await s.ping(5000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverSocketError);
+    expect(['EOF', 'ECONNRESET']).toContain((err as DriverSocketError).code);
+    expect((await closed)?.code).toBe((err as DriverSocketError).code);
+  });
+
+  it('can connect again after the driver restarted, with fresh state', async () => {
+    const first = await fakeDriver();
+    const s = driverSocket(first.path);
+    await s.connect(1000);
+    first.broadcast('SETINFO ups.status "OL"\nPONG\n');
+    await s.ping(1000);
+    const closed = new Promise((resolve) => s.once('close', resolve));
+    await first.close();
+    await closed;
+    const second = await fakeDriver((line, socket) => {
+      if (line === 'DUMPALL') socket.write('SETINFO ups.status "WAIT"\nDATAOK\nDUMPDONE\n');
+    });
+    await s.connect(1000);
+    const dump = await s.dumpAll(1000);
+    expect(dump.vars).toEqual(new Map([['ups.status', 'WAIT']]));
+    expect(second.lines).toEqual(['DUMPALL']);
+  });
+});

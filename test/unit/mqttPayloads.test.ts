@@ -1,0 +1,521 @@
+import { describe, expect, it } from 'vitest';
+import type { BusEvents } from '../../src/events.js';
+import {
+  availabilityOf,
+  bridgeInfo,
+  eventPayloads,
+  parseNutValue,
+  REDACTED,
+  redactSecrets,
+  stateJson,
+  statusEvents,
+  statusLabel,
+} from '../../src/mqtt/payloads.js';
+import { checkBaseTopic, checkUpsName, sanitizeId, topicsFor } from '../../src/mqtt/topics.js';
+import type { UpsSnapshot } from '../../src/supervisor/types.js';
+import { cyberPowerDev } from '../fixtures/cyberPower.js';
+
+const AT = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+const AT_ISO = '2026-01-02T03:04:05.678Z';
+
+function cp1500(overrides: Partial<UpsSnapshot> = {}): UpsSnapshot {
+  return {
+    name: 'cp1500',
+    description: 'CyberPower CP1500PFCLCD (static)',
+    driver: 'usbhid-ups',
+    vars: {
+      ...cyberPowerDev(123),
+      'driver.name': 'dummy-ups',
+      'driver.parameter.pollinterval': '2',
+      'driver.version': '2.8.0',
+      'driver.version.internal': '0.15',
+    },
+    commands: ['load.off'],
+    supervisor: { state: 'ok', restarts: 0, lastFreshAt: AT - 1500 },
+    ...overrides,
+  };
+}
+
+describe('topics', () => {
+  const t = topicsFor('nut-mqtt');
+
+  it('lays out every public topic under the base', () => {
+    expect(t.bridgeState).toBe('nut-mqtt/bridge/state');
+    expect(t.bridgeInfo).toBe('nut-mqtt/bridge/info');
+    expect(t.bridgeEvent).toBe('nut-mqtt/bridge/event');
+    expect(t.bridgeCommand).toBe('nut-mqtt/bridge/command');
+    expect(t.bridgeCommandResponse).toBe('nut-mqtt/bridge/command/response');
+    expect(t.upsState('ups1')).toBe('nut-mqtt/ups1');
+    expect(t.upsAvailability('ups1')).toBe('nut-mqtt/ups1/availability');
+    expect(t.upsEvent('ups1')).toBe('nut-mqtt/ups1/event');
+    expect(t.upsCommand('ups1')).toBe('nut-mqtt/ups1/command');
+    expect(t.upsCommandResponse('ups1')).toBe('nut-mqtt/ups1/command/response');
+    expect(t.upsCommandFilter).toBe('nut-mqtt/+/command');
+    expect(topicsFor('home/nut').upsState('ups1')).toBe('home/nut/ups1');
+  });
+
+  it('tells which command topic a message arrived on', () => {
+    expect(t.parseCommandTopic('nut-mqtt/bridge/command')).toEqual({ kind: 'bridge' });
+    expect(t.parseCommandTopic('nut-mqtt/ups1/command')).toEqual({ kind: 'ups', ups: 'ups1' });
+    expect(t.parseCommandTopic('nut-mqtt/ups.1/command')).toEqual({ kind: 'ups', ups: 'ups.1' });
+    expect(t.parseCommandTopic('nut-mqtt/ups1/command/response')).toBeUndefined();
+    expect(t.parseCommandTopic('nut-mqtt/a/b/command')).toBeUndefined();
+    expect(t.parseCommandTopic('nut-mqtt//command')).toBeUndefined();
+    expect(t.parseCommandTopic('other/ups1/command')).toBeUndefined();
+    expect(t.parseCommandTopic('nut-mqtt/ups1')).toBeUndefined();
+  });
+
+  it('refuses an invalid base topic with a configuration error', () => {
+    for (const bad of ['', 'a/+/b', 'nut/#', '/nut', 'nut/', 'a//b', '$SYS/nut', 'nu\u0000t']) {
+      expect(checkBaseTopic(bad).ok, JSON.stringify(bad)).toBe(false);
+      expect(() => topicsFor(bad), JSON.stringify(bad)).toThrow(/invalid MQTT base topic/);
+    }
+    expect(checkBaseTopic('home/nut-mqtt_2').ok).toBe(true);
+  });
+
+  it('reports UPS names that cannot be a topic level, without throwing', () => {
+    expect(checkUpsName('cp1500')).toEqual({ ok: true });
+    expect(checkUpsName('ups.1')).toEqual({ ok: true });
+    expect(checkUpsName('Büro UPS')).toEqual({ ok: true });
+    const cases: Array<[string, string]> = [
+      ['', 'empty-name'],
+      ['ups+1', 'wildcard-char'],
+      ['ups#', 'wildcard-char'],
+      ['a/b', 'topic-separator'],
+      ['ups\u0000', 'invalid-char'],
+      ['ups\n1', 'invalid-char'],
+      ['ups\u0085', 'invalid-char'],
+      ['ups\ud800', 'invalid-char'],
+      ['bridge', 'reserved-name'],
+    ];
+    for (const [name, error] of cases) {
+      expect(checkUpsName(name), JSON.stringify(name)).toMatchObject({ ok: false, error });
+    }
+  });
+
+  it('sanitizes ids to [a-zA-Z0-9_-] without collisions', () => {
+    expect(sanitizeId('cp1500')).toBe('cp1500');
+    expect(sanitizeId('server_room-2')).toBe('server_room-2');
+    const dotted = sanitizeId('ups.1');
+    const spaced = sanitizeId('ups 1');
+    expect(dotted).toMatch(/^ups_1_[0-9a-f]{8}$/);
+    expect(spaced).toMatch(/^ups_1_[0-9a-f]{8}$/);
+    const ids = [sanitizeId('ups_1'), dotted, spaced, sanitizeId('ups/1'), sanitizeId('Büro')];
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[a-zA-Z0-9_-]+$/);
+    expect(sanitizeId('ups.1')).toBe(dotted); // stable across calls (and restarts)
+  });
+});
+
+describe('parseNutValue', () => {
+  it('makes plain decimals JSON numbers', () => {
+    expect(parseNutValue('battery.charge', '100')).toBe(100);
+    expect(parseNutValue('battery.voltage', '24.0')).toBe(24);
+    expect(parseNutValue('input.voltage', '121.5')).toBe(121.5);
+    expect(parseNutValue('ups.timer.shutdown', '-60')).toBe(-60);
+    expect(parseNutValue('ups.load', '0')).toBe(0);
+    expect(parseNutValue('input.frequency', '0.5')).toBe(0.5);
+    expect(parseNutValue('input.voltage', ' 230.0 ')).toBe(230);
+  });
+
+  it('keeps leading zeros, hex-ish ids, identifiers and versions as strings', () => {
+    expect(parseNutValue('ups.serial', '000123')).toBe('000123');
+    expect(parseNutValue('ups.productid', '0501')).toBe('0501');
+    expect(parseNutValue('ups.vendorid', '0764')).toBe('0764');
+    expect(parseNutValue('ups.vendorid', '051d')).toBe('051d');
+    expect(parseNutValue('ups.serial', '123456')).toBe('123456');
+    expect(parseNutValue('device.serial', '42')).toBe('42');
+    expect(parseNutValue('ups.productid', '5161')).toBe('5161');
+    expect(parseNutValue('ups.id', '7')).toBe('7');
+    expect(parseNutValue('driver.version.internal', '0.10')).toBe('0.10');
+    expect(parseNutValue('driver.version', '2.8.0')).toBe('2.8.0');
+    expect(parseNutValue('ups.firmware', '1.00')).toBe('1.00');
+    expect(parseNutValue('battery.mfr.date', '2019')).toBe('2019');
+    expect(parseNutValue('ups.model', '1500')).toBe('1500');
+  });
+
+  it('keeps everything that is not a plain decimal as the exact string', () => {
+    for (const raw of [
+      '007',
+      '-07',
+      '1e3',
+      '+5',
+      '.5',
+      '5.',
+      '0x1F',
+      'Infinity',
+      'NaN',
+      '',
+      ' ',
+      '1 2',
+      '12abc',
+    ]) {
+      expect(parseNutValue('ups.load', raw), JSON.stringify(raw)).toBe(raw);
+    }
+    expect(parseNutValue('ups.status', 'OL')).toBe('OL');
+    expect(parseNutValue('ups.test.result', 'No test initiated')).toBe('No test initiated');
+    // Too many digits for a double to hold exactly: an id, not a quantity.
+    expect(parseNutValue('ups.load', '12345678901234567')).toBe('12345678901234567');
+    expect(parseNutValue('ups.load', '123456789012345')).toBe(123456789012345);
+  });
+});
+
+describe('stateJson', () => {
+  it('publishes a CyberPower CP1500PFCLCD field by field', () => {
+    const state = stateJson(cp1500({ supervisor: { state: 'ok', restarts: 0, lastFreshAt: AT - 1500 } }), AT);
+    expect(state['battery.charge']).toBe(100);
+    expect(state['battery.charge.low']).toBe(10);
+    expect(state['battery.runtime']).toBe(2370);
+    expect(state['battery.voltage']).toBe(24);
+    expect(state['battery.type']).toBe('PbAcid');
+    expect(state['battery.mfr.date']).toBe('CPS');
+    expect(state['device.mfr']).toBe('CPS');
+    expect(state['device.model']).toBe('CP1500PFCLCD');
+    expect(state['device.serial']).toBe('CTHGN000123');
+    expect(state['input.voltage']).toBe(121);
+    expect(state['input.voltage.nominal']).toBe(120);
+    expect(state['output.voltage']).toBe(121);
+    expect(state['ups.load']).toBe(18);
+    expect(state['ups.realpower.nominal']).toBe(900);
+    expect(state['ups.productid']).toBe('0501');
+    expect(state['ups.vendorid']).toBe('0764');
+    expect(state['ups.status']).toBe('OL');
+    expect(state['ups.timer.shutdown']).toBe(-60);
+    expect(state['ups.beeper.status']).toBe('enabled');
+    expect(state['ups.test.result']).toBe('No test initiated');
+    expect(state['driver.version']).toBe('2.8.0');
+    expect(state['driver.version.internal']).toBe('0.15');
+    expect(state['driver.parameter.pollinterval']).toBe(2);
+    expect(state.status_label).toBe('Online');
+    expect(state.supervisor).toEqual({
+      state: 'ok',
+      restarts: 0,
+      last_restart_at: null,
+      last_restart_reason: null,
+      seconds_since_fresh: 1,
+    });
+    // 32 NUT variables from the .dev, 4 from the driver, then the agent's two keys.
+    expect(Object.keys(state)).toHaveLength(32 + 4 + 2);
+    const keys = Object.keys(state);
+    expect(keys.slice(0, -2)).toEqual([...keys.slice(0, -2)].sort());
+    expect(keys.slice(-2)).toEqual(['status_label', 'supervisor']);
+  });
+
+  it('serializes ids as strings and quantities as numbers', () => {
+    const text = JSON.stringify(stateJson(cp1500(), AT));
+    expect(text).toContain('"battery.charge":100,');
+    expect(text).toContain('"ups.productid":"0501"');
+    expect(text).toContain('"ups.vendorid":"0764"');
+    expect(text).toContain('"battery.voltage":24,');
+  });
+
+  it('reports the supervisor view after restarts, with times normalized to ISO UTC', () => {
+    const snapshot = cp1500({
+      vars: { 'ups.status': 'OB DISCHRG LB' },
+      supervisor: {
+        state: 'recovering',
+        restarts: 3,
+        lastRestartAt: '2026-01-02T04:04:05+01:00',
+        lastRestartReason: 'hung',
+        lastFreshAt: AT - 61_999,
+        childPid: 4242,
+      },
+    });
+    expect(stateJson(snapshot, AT)).toEqual({
+      'ups.status': 'OB DISCHRG LB',
+      status_label: 'On battery, low battery',
+      supervisor: {
+        state: 'recovering',
+        restarts: 3,
+        last_restart_at: '2026-01-02T03:04:05.000Z',
+        last_restart_reason: 'hung',
+        seconds_since_fresh: 61,
+      },
+    });
+  });
+
+  it('copes with no data at all, a bad restart time and a clock that went back', () => {
+    const snapshot = cp1500({
+      vars: {},
+      supervisor: { state: 'starting', restarts: 0, lastRestartAt: 'not a date', lastFreshAt: AT + 5000 },
+    });
+    expect(stateJson(snapshot, AT)).toEqual({
+      status_label: 'Waiting for data',
+      supervisor: {
+        state: 'starting',
+        restarts: 0,
+        last_restart_at: null,
+        last_restart_reason: null,
+        seconds_since_fresh: 0,
+      },
+    });
+  });
+
+  it('never lets a malformed variable name replace the agent keys', () => {
+    const state = stateJson(cp1500({ vars: { supervisor: 'x', status_label: 'y', 'ups.status': 'OL' } }), AT);
+    expect(state.status_label).toBe('Online');
+    expect(state.supervisor).toMatchObject({ state: 'ok' });
+  });
+});
+
+describe('availabilityOf', () => {
+  it('is online only while the supervisor has fresh data', () => {
+    expect(availabilityOf(cp1500())).toBe('online');
+    for (const state of ['starting', 'suspect', 'recovering', 'backoff', 'failed', 'stopped'] as const) {
+      expect(availabilityOf(cp1500({ supervisor: { state, restarts: 1 } })), state).toBe('offline');
+    }
+  });
+});
+
+describe('statusLabel', () => {
+  it('reads the common statuses', () => {
+    expect(statusLabel('OL')).toBe('Online');
+    expect(statusLabel('OB')).toBe('On battery');
+    expect(statusLabel('OB DISCHRG')).toBe('On battery');
+    expect(statusLabel('OL CHRG')).toBe('Online, charging');
+    expect(statusLabel('OB DISCHRG LB')).toBe('On battery, low battery');
+    expect(statusLabel('LB')).toBe('Low battery');
+    expect(statusLabel('RB')).toBe('Replace battery');
+    expect(statusLabel('OL RB')).toBe('Online, replace battery');
+    expect(statusLabel('OL OVER')).toBe('Online, overload');
+    expect(statusLabel('OL DISCHRG CAL')).toBe('Online, calibrating, discharging');
+    expect(statusLabel('OL BOOST')).toBe('Online, boosting voltage');
+    expect(statusLabel('OL TRIM')).toBe('Online, trimming voltage');
+    expect(statusLabel('BYPASS')).toBe('On bypass');
+    expect(statusLabel('OFF')).toBe('Off');
+    expect(statusLabel('FSD OB LB')).toBe('On battery, forced shutdown, low battery');
+  });
+
+  it('ignores flag order and extra blanks', () => {
+    expect(statusLabel('CHRG  OL ')).toBe('Online, charging');
+  });
+
+  it('waits for data on WAIT, empty or missing status, and shows unknown flags as they are', () => {
+    expect(statusLabel('WAIT')).toBe('Waiting for data');
+    expect(statusLabel('')).toBe('Waiting for data');
+    expect(statusLabel(undefined)).toBe('Waiting for data');
+    expect(statusLabel('ECO')).toBe('ECO');
+    expect(statusLabel('OL ECO')).toBe('Online');
+  });
+});
+
+describe('statusEvents', () => {
+  it('reports mains loss, low battery and mains return (the .seq cycle)', () => {
+    expect(statusEvents('OL', 'OB DISCHRG')).toEqual(['on-battery', 'status-changed']);
+    expect(statusEvents('OB DISCHRG', 'OB DISCHRG LB')).toEqual(['low-battery', 'status-changed']);
+    expect(statusEvents('OB DISCHRG LB', 'OL')).toEqual(['on-line', 'battery-ok', 'status-changed']);
+    expect(statusEvents('OL', 'OB DISCHRG LB')).toEqual(['on-battery', 'low-battery', 'status-changed']);
+  });
+
+  it('reports battery replacement, overload and forced shutdown', () => {
+    expect(statusEvents('OL', 'OL RB')).toEqual(['replace-battery', 'status-changed']);
+    expect(statusEvents('OL', 'OL OVER')).toEqual(['overload', 'status-changed']);
+    expect(statusEvents('OB LB', 'OB LB FSD')).toEqual(['forced-shutdown', 'status-changed']);
+    expect(statusEvents('OL RB', 'OL')).toEqual(['status-changed']);
+  });
+
+  it('only reports status-changed for minor changes and the first status', () => {
+    expect(statusEvents('OL', 'OL CHRG')).toEqual(['status-changed']);
+    expect(statusEvents(undefined, 'OB DISCHRG')).toEqual(['status-changed']);
+    expect(statusEvents(undefined, 'OL')).toEqual(['status-changed']);
+    expect(statusEvents('WAIT', 'OL')).toEqual(['status-changed']);
+  });
+
+  it('reports nothing when the flags did not change', () => {
+    expect(statusEvents('OL', 'OL')).toEqual([]);
+    expect(statusEvents('OL CHRG', 'CHRG  OL')).toEqual([]);
+  });
+});
+
+describe('eventPayloads', () => {
+  it('maps recovered to the documented JSON', () => {
+    const events = eventPayloads('recovered', {
+      ups: 'ups1',
+      reason: 'hung',
+      durationMs: 3120,
+      attempt: 1,
+      at: AT,
+    });
+    expect(JSON.stringify(events)).toBe(
+      `[{"type":"recovered","ups":"ups1","reason":"hung","duration_ms":3120,"attempt":1,"at":"${AT_ISO}"}]`,
+    );
+  });
+
+  it('maps every supervisor event with snake_case keys', () => {
+    const cases: { [K in keyof BusEvents]?: [BusEvents[K], Record<string, unknown>] } = {
+      'state-changed': [
+        { ups: 'u', from: 'ok', to: 'suspect', at: AT },
+        { from: 'ok', to: 'suspect' },
+      ],
+      ready: [{ ups: 'u', startupMs: 812, at: AT }, { startup_ms: 812 }],
+      stale: [{ ups: 'u', source: 'upsd', at: AT }, { source: 'upsd' }],
+      'stale-cleared': [{ ups: 'u', at: AT }, {}],
+      hung: [{ ups: 'u', silentMs: 15000, at: AT }, { silent_ms: 15000 }],
+      'driver-exited': [
+        { ups: 'u', childPid: 77, code: null, signal: 'SIGKILL', expected: false, at: AT },
+        { child_pid: 77, code: null, signal: 'SIGKILL', expected: false },
+      ],
+      'driver-started': [{ ups: 'u', childPid: 78, at: AT }, { child_pid: 78 }],
+      recovering: [
+        { ups: 'u', reason: 'stale', attempt: 2, at: AT },
+        { reason: 'stale', attempt: 2 },
+      ],
+      'force-killed': [{ ups: 'u', childPid: 77, at: AT }, { child_pid: 77 }],
+      'recovery-failed': [
+        {
+          ups: 'u',
+          reason: 'crashed',
+          error: 'no fresh data',
+          attempt: 3,
+          retryInMs: 8000,
+          circuitOpen: true,
+          at: AT,
+        },
+        { reason: 'crashed', error: 'no fresh data', attempt: 3, retry_in_ms: 8000, circuit_open: true },
+      ],
+    };
+    for (const [name, entry] of Object.entries(cases)) {
+      const [payload, fields] = entry as [BusEvents['ready'], Record<string, unknown>];
+      expect(eventPayloads(name as 'ready', payload), name).toEqual([
+        { type: name, ups: 'u', ...fields, at: AT_ISO },
+      ]);
+    }
+  });
+
+  it('maps upsd events without a ups field (they go to bridge/event)', () => {
+    expect(eventPayloads('upsd-started', { childPid: 10, at: AT })).toEqual([
+      { type: 'upsd-started', child_pid: 10, at: AT_ISO },
+    ]);
+    expect(
+      eventPayloads('upsd-exited', { childPid: 10, code: 1, signal: null, expected: false, at: AT }),
+    ).toEqual([{ type: 'upsd-exited', child_pid: 10, code: 1, signal: null, expected: false, at: AT_ISO }]);
+    expect(eventPayloads('upsd-restarted', { reason: 'manual', durationMs: 900, at: AT })).toEqual([
+      { type: 'upsd-restarted', reason: 'manual', duration_ms: 900, at: AT_ISO },
+    ]);
+    expect(eventPayloads('upsd-unresponsive', { error: 'ECONNREFUSED', at: AT })).toEqual([
+      { type: 'upsd-unresponsive', error: 'ECONNREFUSED', at: AT_ISO },
+    ]);
+  });
+
+  it('turns one status change into its derived events plus status-changed', () => {
+    expect(
+      eventPayloads('status-changed', {
+        ups: 'cp1500',
+        from: 'OL',
+        to: 'OB DISCHRG LB',
+        source: 'driver',
+        at: AT,
+      }),
+    ).toEqual([
+      {
+        type: 'on-battery',
+        ups: 'cp1500',
+        status: 'OB DISCHRG LB',
+        label: 'On battery, low battery',
+        at: AT_ISO,
+      },
+      {
+        type: 'low-battery',
+        ups: 'cp1500',
+        status: 'OB DISCHRG LB',
+        label: 'On battery, low battery',
+        at: AT_ISO,
+      },
+      {
+        type: 'status-changed',
+        ups: 'cp1500',
+        from: 'OL',
+        to: 'OB DISCHRG LB',
+        label: 'On battery, low battery',
+        source: 'driver',
+        at: AT_ISO,
+      },
+    ]);
+    expect(
+      eventPayloads('status-changed', { ups: 'u', from: undefined, to: 'OL', source: 'upsd', at: AT }),
+    ).toEqual([
+      { type: 'status-changed', ups: 'u', from: null, to: 'OL', label: 'Online', source: 'upsd', at: AT_ISO },
+    ]);
+    expect(
+      eventPayloads('status-changed', { ups: 'u', from: 'OL', to: 'OL', source: 'upsd', at: AT }),
+    ).toEqual([]);
+  });
+
+  it('publishes nothing for ups-updated, and survives an invalid time', () => {
+    expect(eventPayloads('ups-updated', { snapshot: cp1500(), at: AT })).toEqual([]);
+    expect(eventPayloads('stale-cleared', { ups: 'u', at: Number.NaN })).toEqual([
+      { type: 'stale-cleared', ups: 'u', at: null },
+    ]);
+  });
+});
+
+describe('bridgeInfo', () => {
+  it('summarizes the agent without secrets', () => {
+    const info = bridgeInfo({
+      agentVersion: '0.1.0',
+      nutVersion: '2.8.0',
+      upsd: { host: '127.0.0.1', port: 3493 },
+      upsNames: ['cp1500', 'cpseq'],
+      config: {
+        mqtt: {
+          url: 'mqtts://user:s3cret@broker.lan:8883',
+          username: 'nut',
+          password: 's3cret',
+          baseTopic: 'nut-mqtt',
+        },
+        nut: {
+          confPath: '/etc/nut',
+          adminPassword: 'x',
+          apiToken: 'y',
+          tls: { privateKeyPath: '/k', ca: '/ca.pem' },
+        },
+        instcmds: ['beeper.disable'],
+        empty: { password: '' },
+      },
+    });
+    expect(info).toEqual({
+      version: '0.1.0',
+      nut_version: '2.8.0',
+      upsd: '127.0.0.1:3493',
+      ups: ['cp1500', 'cpseq'],
+      config: {
+        mqtt: {
+          url: `mqtts://${REDACTED}@broker.lan:8883`,
+          username: 'nut',
+          password: REDACTED,
+          baseTopic: 'nut-mqtt',
+        },
+        nut: {
+          confPath: '/etc/nut',
+          adminPassword: REDACTED,
+          apiToken: REDACTED,
+          tls: { privateKeyPath: REDACTED, ca: '/ca.pem' },
+        },
+        instcmds: ['beeper.disable'],
+        empty: { password: '' },
+      },
+    });
+    expect(JSON.stringify(info)).not.toContain('s3cret');
+  });
+
+  it('handles IPv6, an unknown NUT version and no config', () => {
+    expect(bridgeInfo({ agentVersion: '1', upsd: { host: '::1', port: 3493 }, upsNames: [] })).toEqual({
+      version: '1',
+      nut_version: null,
+      upsd: '[::1]:3493',
+      ups: [],
+      config: {},
+    });
+  });
+
+  it('redacts without mutating the input and survives cycles', () => {
+    const config: Record<string, unknown> = { password: 'p', shared: { a: 1 } };
+    config.self = config;
+    config.again = config.shared;
+    const copy = redactSecrets(config) as Record<string, unknown>;
+    expect(copy.password).toBe(REDACTED);
+    expect(copy.self).toBe('[circular]');
+    expect(copy.again).toEqual({ a: 1 });
+    expect(config.password).toBe('p');
+  });
+});
