@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   const state = join(dir, 'st');
   await execa('mkdir', ['-p', etc, state]);
   const port = await freePort();
-  await writeFile(join(etc, 'ups.conf'), 'user = root\n\n[demo]\n  driver = dummy-ups\n  port = demo.seq\n  desc = "Simulated CyberPower CP1500PFCLCD"\n');
+  await writeFile(
+    join(etc, 'ups.conf'),
+    'user = root\n\n[demo]\n  driver = dummy-ups\n  port = demo.seq\n  desc = "Simulated CyberPower CP1500PFCLCD"\n',
+  );
   await writeFile(join(etc, 'upsd.conf'), `LISTEN 127.0.0.1 ${port}\n`, { mode: 0o600 });
   await writeFile(join(etc, 'upsd.users'), '', { mode: 0o600 });
   await writeFile(join(etc, 'demo.seq'), SEQUENCE);
@@ -68,7 +71,13 @@ async function main(): Promise<void> {
   console.log(`  a driver hang is injected ${HANG_AFTER_MS / 1000} s after start; Ctrl-C to stop\n`);
 
   const agent = execa('node', [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'run'], {
-    env: { NUT_CONFPATH: etc, NUT_STATEPATH: state, NUT_ALTPIDPATH: state, NUT_USER: 'root', LOG_LEVEL: 'info' },
+    env: {
+      NUT_CONFPATH: etc,
+      NUT_STATEPATH: state,
+      NUT_ALTPIDPATH: state,
+      NUT_USER: 'root',
+      LOG_LEVEL: 'info',
+    },
     reject: false,
     stdin: 'ignore',
     stderr: 'inherit',

@@ -7,10 +7,16 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 
 const NEEDS = [
-  { pkg: 'nut-server', files: ['/lib/nut/upsd', '/lib/nut/dummy-ups', '/lib/nut/blazer_ser', '/sbin/upsdrvctl'] },
+  {
+    pkg: 'nut-server',
+    files: ['/lib/nut/upsd', '/lib/nut/dummy-ups', '/lib/nut/blazer_ser', '/sbin/upsdrvctl'],
+  },
   { pkg: 'nut-client', files: ['/usr/bin/upsc', '/usr/bin/upsrw', '/usr/bin/upscmd'] },
   { pkg: 'mosquitto', files: ['/usr/sbin/mosquitto'] },
-  { pkg: 'mosquitto-clients', files: ['/usr/bin/mosquitto_pub', '/usr/bin/mosquitto_sub', '/usr/bin/mosquitto_passwd'] },
+  {
+    pkg: 'mosquitto-clients',
+    files: ['/usr/bin/mosquitto_pub', '/usr/bin/mosquitto_sub', '/usr/bin/mosquitto_passwd'],
+  },
   { pkg: 'socat', files: ['/usr/bin/socat'] },
   { pkg: 'openssl', files: ['/usr/bin/openssl'] },
 ];
@@ -41,7 +47,9 @@ if (!hasApt) {
   process.exit(1);
 }
 if (!isRoot) {
-  console.error(`Installing packages needs root. Run:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\nthen run this command again.`);
+  console.error(
+    `Installing packages needs root. Run:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\nthen run this command again.`,
+  );
   process.exit(1);
 }
 

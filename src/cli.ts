@@ -71,7 +71,13 @@ async function run(configFile: string | undefined): Promise<number> {
   const controller = new Controller({ config: loaded.config, setup, logger });
 
   const done = new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, `received ${signal} again; still stopping the NUT processes`);
+        return;
+      }
+      stopping = true;
       logger.info({ signal }, `received ${signal}`);
       controller.stop().then(
         () => resolve(EXIT_OK),
@@ -81,8 +87,10 @@ async function run(configFile: string | undefined): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+    // `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that has no other listener left,
+    // which would kill the agent before it has stopped its children.
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
   });
 
   try {
