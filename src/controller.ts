@@ -27,6 +27,7 @@ export class Controller {
       timings: deps.config.supervisor,
       bus: this.bus,
       logger: deps.logger,
+      credentials: { username: deps.config.nut.username, password: deps.config.nut.password },
     });
   }
 

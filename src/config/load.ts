@@ -112,9 +112,58 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     throw new ConfigError(problemsFrom(error as Error).map(hideSensitiveValues));
   }
 
+  const properties = config.getProperties();
+  readSecretFiles(properties);
+  checkTlsFiles(properties);
   return {
-    config: config.getProperties(),
+    config: properties,
     file,
-    masked: () => JSON.stringify(JSON.parse(config.toString()), null, 2),
+    masked: () => maskUrlCredentials(JSON.stringify(JSON.parse(config.toString()), null, 2)),
   };
+}
+
+/** `user:password@` inside any URL is masked too (MQTT_URL may carry credentials). */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@"]+@/gi, '$1***@');
+}
+
+function readSecret(file: string, key: string, env: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError([
+      `${key} (env ${env}): ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
+  }
+}
+
+/** Docker secrets: a *_FILE setting wins over the plain value. The content never reaches a message. */
+function readSecretFiles(config: AgentConfigShape): void {
+  if (config.mqtt.passwordFile)
+    config.mqtt.password = readSecret(config.mqtt.passwordFile, 'mqtt.passwordFile', 'MQTT_PASSWORD_FILE');
+  if (config.nut.passwordFile)
+    config.nut.password = readSecret(config.nut.passwordFile, 'nut.passwordFile', 'NUT_PASSWORD_FILE');
+}
+
+function checkTlsFiles(config: AgentConfigShape): void {
+  const problems: string[] = [];
+  const files: Array<[string, string, string]> = [
+    [config.mqtt.caFile, 'mqtt.caFile', 'MQTT_CA_FILE'],
+    [config.mqtt.certFile, 'mqtt.certFile', 'MQTT_CERT_FILE'],
+    [config.mqtt.keyFile, 'mqtt.keyFile', 'MQTT_KEY_FILE'],
+  ];
+  for (const [file, key, env] of files) {
+    if (!file) continue;
+    try {
+      readFileSync(file);
+    } catch (error) {
+      problems.push(
+        `${key} (env ${env}): ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
+  if (Boolean(config.mqtt.certFile) !== Boolean(config.mqtt.keyFile)) {
+    problems.push('mqtt.certFile and mqtt.keyFile (env MQTT_CERT_FILE, MQTT_KEY_FILE): set both or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -13,6 +13,30 @@ export interface AgentConfigShape {
     driverPath: string;
     upsdPath: string;
     user: string;
+    username: string;
+    password: string;
+    passwordFile: string;
+  };
+  mqtt: {
+    url: string;
+    protocolVersion: number;
+    username: string;
+    password: string;
+    passwordFile: string;
+    clientId: string;
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+    rejectUnauthorized: boolean;
+    baseTopic: string;
+    stateRefresh: number;
+    commandCooldown: number;
+    instcmdAllow: string[];
+  };
+  homeassistant: {
+    discovery: boolean;
+    discoveryPrefix: string;
+    statusTopic: string;
   };
   log: { level: string };
   supervisor: {
@@ -64,6 +88,82 @@ const userName = (value: unknown) => {
   }
 };
 
+const brokerUrl = (value: unknown) => {
+  if (typeof value !== 'string') throw new Error('must be a URL');
+  if (value === '') return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('must be a URL like mqtt://host:1883');
+  }
+  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) {
+    throw new Error('must use mqtt://, mqtts://, ws:// or wss://');
+  }
+};
+
+/** One topic level: no wildcards, no separators, nothing a broker would refuse. */
+const topicLevel = (value: unknown) => {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+$/.test(value)) {
+    throw new Error('must be one topic level of letters, digits, _ and -');
+  }
+};
+
+const topicName = (value: unknown) => {
+  if (
+    typeof value !== 'string' ||
+    value === '' ||
+    /[+#\0]/.test(value) ||
+    value.split('/').some((l) => l === '')
+  ) {
+    throw new Error('must be a topic without wildcards or empty levels');
+  }
+};
+
+/** Instant command names as NUT spells them (beeper.disable, test.battery.start.quick, driver.reload-or-exit). */
+const commandList = (value: unknown) => {
+  if (!Array.isArray(value)) throw new Error('must be a comma-separated list of instant command names');
+  for (const name of value) {
+    if (
+      typeof name !== 'string' ||
+      !/^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/.test(name) ||
+      name.length > 64
+    ) {
+      throw new Error(`${JSON.stringify(String(name).slice(0, 40))} is not an instant command name`);
+    }
+  }
+};
+
+const SWITCH_WORDS: Record<string, boolean> = {
+  true: true,
+  false: false,
+  '1': true,
+  '0': false,
+  yes: true,
+  no: false,
+  on: true,
+  off: false,
+};
+
+/** convict's own boolean coercion reads any word but "false" as true; "no" must not mean yes. */
+convict.addFormat({
+  name: 'switch',
+  validate: (value: unknown) => {
+    if (typeof value !== 'boolean') throw new Error('must be true or false (also 1/0, yes/no, on/off)');
+  },
+  coerce: (raw: string) => SWITCH_WORDS[raw.trim().toLowerCase()] ?? raw,
+});
+
+convict.addFormat({
+  name: 'command-list',
+  validate: commandList,
+  coerce: (raw: string) =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const schema: Schema<AgentConfigShape> = {
@@ -103,6 +203,111 @@ export const schema: Schema<AgentConfigShape> = {
       format: userName,
       default: '',
       env: 'NUT_USER',
+    },
+    username: {
+      doc: 'upsd.users user for instant commands from MQTT (needs instcmds rights). Empty: instant commands off.',
+      format: String,
+      default: '',
+      env: 'NUT_USERNAME',
+    },
+    password: {
+      doc: 'Password of NUT_USERNAME.',
+      format: String,
+      default: '',
+      env: 'NUT_PASSWORD',
+      sensitive: true,
+    },
+    passwordFile: {
+      doc: 'File holding the password of NUT_USERNAME (Docker secrets); wins over NUT_PASSWORD.',
+      format: pathOrEmpty,
+      default: '',
+      env: 'NUT_PASSWORD_FILE',
+    },
+  },
+  mqtt: {
+    url: {
+      doc: 'Broker URL: mqtt://, mqtts://, ws:// or wss://. Empty: MQTT off (supervision only).',
+      format: brokerUrl,
+      default: 'mqtt://localhost:1883',
+      env: 'MQTT_URL',
+    },
+    protocolVersion: {
+      doc: 'MQTT protocol version: 5, or 4 for MQTT 3.1.1.',
+      format: [4, 5],
+      default: 5,
+      env: 'MQTT_PROTOCOL_VERSION',
+    },
+    username: { doc: 'Broker user name.', format: String, default: '', env: 'MQTT_USERNAME' },
+    password: { doc: 'Broker password.', format: String, default: '', env: 'MQTT_PASSWORD', sensitive: true },
+    passwordFile: {
+      doc: 'File holding the broker password (Docker secrets); wins over MQTT_PASSWORD.',
+      format: pathOrEmpty,
+      default: '',
+      env: 'MQTT_PASSWORD_FILE',
+    },
+    clientId: {
+      doc: 'MQTT client id. Empty: nut-mqtt_<base topic>_<host name>, stable across restarts.',
+      format: String,
+      default: '',
+      env: 'MQTT_CLIENT_ID',
+    },
+    caFile: {
+      doc: 'CA certificate (PEM) to verify the broker.',
+      format: pathOrEmpty,
+      default: '',
+      env: 'MQTT_CA_FILE',
+    },
+    certFile: { doc: 'Client certificate (PEM).', format: pathOrEmpty, default: '', env: 'MQTT_CERT_FILE' },
+    keyFile: { doc: 'Client private key (PEM).', format: pathOrEmpty, default: '', env: 'MQTT_KEY_FILE' },
+    rejectUnauthorized: {
+      doc: 'Refuse a broker whose TLS certificate does not verify. Only turn off for testing.',
+      format: 'switch',
+      default: true,
+      env: 'MQTT_REJECT_UNAUTHORIZED',
+    },
+    baseTopic: {
+      doc: 'First level of every topic.',
+      format: topicLevel,
+      default: 'nut',
+      env: 'MQTT_BASE_TOPIC',
+    },
+    stateRefresh: {
+      doc: 'Seconds between republishing every UPS state even when nothing changed.',
+      ...count(1, 86_400),
+      default: 60,
+      env: 'STATE_REFRESH',
+    },
+    commandCooldown: {
+      doc: 'Milliseconds after a restart command completes during which further restarts of that UPS are refused.',
+      ...positiveMs(0, 3_600_000),
+      default: 10_000,
+      env: 'COMMAND_COOLDOWN',
+    },
+    instcmdAllow: {
+      doc: 'NUT instant commands that MQTT may run (comma-separated, e.g. beeper.disable,test.battery.start.quick).',
+      format: 'command-list',
+      default: [],
+      env: 'INSTCMD_ALLOW',
+    },
+  },
+  homeassistant: {
+    discovery: {
+      doc: 'Publish Home Assistant MQTT discovery.',
+      format: 'switch',
+      default: true,
+      env: 'HA_DISCOVERY',
+    },
+    discoveryPrefix: {
+      doc: "Home Assistant's discovery prefix.",
+      format: topicLevel,
+      default: 'homeassistant',
+      env: 'HA_DISCOVERY_PREFIX',
+    },
+    statusTopic: {
+      doc: "Home Assistant's birth/last-will topic; 'online' there makes the agent republish discovery and state.",
+      format: topicName,
+      default: 'homeassistant/status',
+      env: 'HA_STATUS_TOPIC',
     },
   },
   log: {

@@ -19,6 +19,8 @@ export interface SupervisorDeps {
   timings: SupervisorTimings;
   bus: EventBus;
   logger: Logger;
+  /** upsd.users account for instant commands. */
+  credentials?: { username: string; password: string };
 }
 
 /**
@@ -102,6 +104,18 @@ export class Supervisor {
   /** Restarts upsd (and then the drivers, which NUT 2.8.0 needs). */
   restartUpsd(): Promise<void> {
     return this.upsd.restart('requested');
+  }
+
+  /**
+   * Runs a NUT instant command through upsd on a separate, short-lived authenticated connection. The caller has
+   * already checked the command against the allow-list; the NUT client refuses names that could smuggle a second
+   * protocol line.
+   */
+  async instcmd(name: string, command: string): Promise<void> {
+    if (!this.upses.has(name)) throw new UnknownUpsError(name);
+    const { username, password } = this.deps.credentials ?? {};
+    if (!username) throw new Error('no NUT credentials configured (NUT_USERNAME / NUT_PASSWORD)');
+    await this.client.instcmd(name, command, { username, password: password ?? '' });
   }
 
   ups(name: string): UpsSupervisor | undefined {
