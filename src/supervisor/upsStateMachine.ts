@@ -81,6 +81,24 @@ export function initialState(now: number): MachineState {
   return { name: 'starting', since: now, history: [] };
 }
 
+/**
+ * When the machine next needs a `tick` (a grace period, start timeout or backoff ends), or undefined when only an
+ * observation can move it. Lets the supervisor sleep instead of polling the clock.
+ */
+export function nextDeadline(state: MachineState, config: MachineConfig): number | undefined {
+  switch (state.name) {
+    case 'starting':
+      return state.since + config.startTimeoutMs;
+    case 'suspect':
+      return state.since + config.staleGraceMs;
+    case 'backoff':
+    case 'failed':
+      return state.until;
+    default:
+      return undefined;
+  }
+}
+
 export function supervisionState(state: MachineState): SupervisionState {
   return state.name;
 }

@@ -14,6 +14,7 @@ import {
   type MachineConfig,
   type MachineInput,
   type MachineState,
+  nextDeadline,
   step,
 } from './upsStateMachine.js';
 
@@ -38,7 +39,8 @@ export type PollResult =
 /** How a requested restart ended. */
 export type RestartOutcome = { ok: true; durationMs: number } | { ok: false; error: string };
 
-const TICK_MS = 100;
+/** Fire a deadline timer slightly late rather than early, so the machine sees the deadline as passed. */
+const TICK_SLACK_MS = 5;
 const VERIFY_POLL_MS = 100;
 
 export function machineConfig(t: SupervisorTimings): MachineConfig {
@@ -100,7 +102,7 @@ export class UpsSupervisor {
   start(): void {
     this.machine = initialState(this.now());
     this.startDriver();
-    this.tickTimer = setInterval(() => this.dispatch({ type: 'tick' }), TICK_MS);
+    this.scheduleTick();
   }
 
   /** Stops supervision and the driver (graceful, then forced). */
@@ -108,7 +110,7 @@ export class UpsSupervisor {
     if (this.stopped) return;
     this.stopped = true;
     this.dispatch({ type: 'stop' });
-    clearInterval(this.tickTimer);
+    clearTimeout(this.tickTimer);
     this.probe?.close();
     this.probe = undefined;
     await this.recovery?.catch(() => undefined);
@@ -199,6 +201,19 @@ export class UpsSupervisor {
       });
     }
     for (const action of actions) this.perform(action);
+    if (state !== before) this.scheduleTick();
+  }
+
+  /** One timer for the machine's next deadline (grace, start timeout, backoff); none while only events matter. */
+  private scheduleTick(): void {
+    clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    const deadline = nextDeadline(this.machine, this.machineConfig);
+    if (deadline === undefined || this.stopped) return;
+    this.tickTimer = setTimeout(
+      () => this.dispatch({ type: 'tick' }),
+      Math.max(0, deadline - this.now()) + TICK_SLACK_MS,
+    );
   }
 
   private perform(action: MachineAction): void {

@@ -5,6 +5,7 @@ import {
   type MachineConfig,
   type MachineInput,
   type MachineState,
+  nextDeadline,
   step,
 } from '../../src/supervisor/upsStateMachine.js';
 
@@ -243,5 +244,18 @@ describe('requested restarts and stop', () => {
     const stopped = step(okAt(0), { type: 'stop' }, 5, config).state;
     expect(stopped.name).toBe('stopped');
     expect(step(stopped, { type: 'driver-exited' }, 6, config)).toEqual({ state: stopped, actions: [] });
+  });
+});
+
+describe('nextDeadline', () => {
+  it('is the end of the start timeout, grace period or backoff, and nothing while ok or recovering', () => {
+    expect(nextDeadline(initialState(1000), config)).toBe(31_000);
+    const suspect = step(okAt(0), { type: 'stale', source: 'upsd' }, 2000, config).state;
+    expect(nextDeadline(suspect, config)).toBe(7000);
+    const recovering = step(suspect, { type: 'tick' }, 7000, config).state;
+    expect(nextDeadline(recovering, config)).toBeUndefined();
+    const backoff = step(recovering, { type: 'recovery-failed', error: 'x' }, 8000, config).state;
+    expect(nextDeadline(backoff, config)).toBe(10_000);
+    expect(nextDeadline(okAt(0), config)).toBeUndefined();
   });
 });
