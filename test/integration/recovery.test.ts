@@ -57,6 +57,31 @@ describe('a driver that exits at once', () => {
   });
 });
 
+describe('upsd that stops answering', () => {
+  it('is restarted (and the drivers after it) when its process lives but its port no longer answers', async () => {
+    const lab = await createNutLab({ upses: [{ name: 'a' }, { name: 'b' }] });
+    const agent = await labWithAgent(lab, { requestTimeout: 500, upsdFailureThreshold: 2 });
+    for (const ups of ['a', 'b']) await agent.waitForEvent('ready', (e) => e.ups === ups);
+    const upsdPid = agent.controller.supervisor.upsdPid as number;
+    const since = agent.mark();
+    process.kill(upsdPid, 'SIGSTOP');
+
+    const unresponsive = await agent.waitForEvent('upsd-unresponsive', undefined, { since });
+    expect(unresponsive.error).toMatch(/no reply from upsd within 500 ms/);
+    await agent.waitForEvent('upsd-restarted', undefined, { since, timeoutMs: 30_000 });
+    for (const ups of ['a', 'b']) {
+      expect(
+        (await agent.waitForEvent('recovered', (e) => e.ups === ups, { since, timeoutMs: 30_000 })).reason,
+      ).toBe('upsd-restarted');
+    }
+    expect(processAlive(upsdPid)).toBe(false);
+    expect(agent.controller.supervisor.upsdPid).not.toBe(upsdPid);
+    expect(await lab.waitForStatus('a', (s) => s === 'OL')).toBe('OL');
+    // A hung upsd is not the drivers' fault: their restarts do not count against the circuit breaker.
+    expect(agent.eventsOf('recovery-failed', undefined, since)).toEqual([]);
+  });
+});
+
 describe('driver alive, UPS silent (blazer_ser + Q1 simulator)', () => {
   async function q1Setup(timings: Parameters<typeof startAgent>[1]) {
     const simDir = await mkdtemp(join(tmpdir(), 'q1-'));
