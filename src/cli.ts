@@ -1,16 +1,20 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config/load.js';
 import { Controller } from './controller.js';
 import { createLogger } from './logger.js';
+import { writeDefaultNutConfig } from './nut/initConfig.js';
 import { resolveNutSetup } from './nut/nutSetup.js';
 import { AlreadyRunningError } from './supervisor/staleFiles.js';
+import { agentVersion } from './version.js';
 
 const USAGE = `Usage: nut-mqtt [command] [--config FILE]
 
 Commands:
   run            supervise upsd and the UPS drivers from NUT's ups.conf (default)
   check-config   validate the configuration and NUT's files, print the effective settings (secrets masked)
+  init-config    write a default NUT configuration (ups.conf, upsd.conf, upsd.users, nut.conf) into NUT_CONFPATH
+                 from the UPS_* settings; files that exist are never overwritten
+  health         ask the running agent's /healthz (HTTP_PORT); exit 0 when healthy, 1 otherwise
 
 Options:
   --config FILE  JSON or YAML settings file (also NUT_MQTT_CONFIG); the environment overrides it
@@ -23,17 +27,12 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 2;
 
-export function agentVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 interface Args {
-  command: 'run' | 'check-config' | 'help' | 'version';
+  command: 'run' | 'check-config' | 'init-config' | 'health' | 'help' | 'version';
   configFile?: string;
 }
+
+const COMMANDS = new Set(['run', 'check-config', 'init-config', 'health']);
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { command: 'run' };
@@ -46,10 +45,10 @@ function parseArgs(argv: string[]): Args {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       if (!value) throw new ConfigError(['--config needs a file name']);
       args.configFile = value;
-    } else if (!arg.startsWith('-') && !commandSeen && (arg === 'run' || arg === 'check-config')) {
-      args.command = arg;
+    } else if (!arg.startsWith('-') && !commandSeen && COMMANDS.has(arg)) {
+      args.command = arg as Args['command'];
       commandSeen = true;
-    } else throw new ConfigError([`unknown argument "${arg}" (see nut-mqtt --help)`]);
+    } else throw new ConfigError([`unknown argument "${arg.slice(0, 80)}" (see nut-mqtt --help)`]);
   }
   return args;
 }
@@ -57,6 +56,8 @@ function parseArgs(argv: string[]): Args {
 async function run(configFile: string | undefined): Promise<number> {
   const loaded = loadConfig(configFile ? { configFile } : {});
   const logger = createLogger(loaded.config.log.level);
+  if (loaded.config.init.onStart)
+    reportInit(writeDefaultNutConfig(loaded.config), (line) => logger.info(line));
   const setup = resolveNutSetup(loaded.config);
   logger.info(
     {
@@ -118,6 +119,41 @@ function checkConfig(configFile: string | undefined): number {
   return EXIT_OK;
 }
 
+function reportInit(result: ReturnType<typeof writeDefaultNutConfig>, say: (line: string) => void): void {
+  for (const file of result.written) say(`init-config: wrote ${file}`);
+  for (const file of result.kept) say(`init-config: kept ${file} (exists)`);
+  if (result.generatedPassword) {
+    say(
+      `init-config: no NUT_PASSWORD given; generated a random password for NUT user "${result.username}" (see upsd.users)`,
+    );
+  }
+}
+
+function initConfig(configFile: string | undefined): number {
+  const { config } = loadConfig(configFile ? { configFile } : {});
+  reportInit(writeDefaultNutConfig(config), (line) => process.stdout.write(`${line}\n`));
+  return EXIT_OK;
+}
+
+async function health(configFile: string | undefined): Promise<number> {
+  const { config } = loadConfig(configFile ? { configFile } : {});
+  if (config.http.port === 0) {
+    process.stderr.write('nut-mqtt: the health listener is off; set HTTP_PORT\n');
+    return EXIT_FAILURE;
+  }
+  const host =
+    config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '::1' : config.http.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}/healthz`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    process.stdout.write(await response.text());
+    return response.ok ? EXIT_OK : EXIT_FAILURE;
+  } catch (error) {
+    process.stderr.write(`nut-mqtt: ${url}: ${(error as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const args = parseArgs(argv);
@@ -130,6 +166,10 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT_OK;
       case 'check-config':
         return checkConfig(args.configFile);
+      case 'init-config':
+        return initConfig(args.configFile);
+      case 'health':
+        return await health(args.configFile);
       case 'run':
         return await run(args.configFile);
     }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import convict, { type Schema, type SchemaObj } from 'convict';
 
 /**
@@ -37,6 +38,18 @@ export interface AgentConfigShape {
     discovery: boolean;
     discoveryPrefix: string;
     statusTopic: string;
+  };
+  http: { port: number; host: string };
+  init: {
+    onStart: boolean;
+    upsName: string;
+    upsDriver: string;
+    upsPort: string;
+    upsVendorId: string;
+    upsProductId: string;
+    upsDesc: string;
+    listenHost: string;
+    listenPort: number;
   };
   log: { level: string };
   supervisor: {
@@ -163,6 +176,34 @@ convict.addFormat({
       .map((s) => s.trim())
       .filter(Boolean),
 });
+
+const upsNameFormat = (value: unknown) => {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new Error('must be a UPS name of letters, digits, _, . and -');
+  }
+};
+
+const driverNameFormat = (value: unknown) => {
+  if (typeof value !== 'string' || !/^[a-z0-9_-]{1,64}$/.test(value))
+    throw new Error('must be a NUT driver name like usbhid-ups');
+};
+
+/** A value that goes into a NUT config file: one line, no quotes that could break out of it. */
+const confValue = (value: unknown) => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be refused
+  if (typeof value !== 'string' || /[\0-\x1f"\\]/.test(value) || value.length > 200) {
+    throw new Error('must be one line without quotes or backslashes');
+  }
+};
+
+const ipAddress = (value: unknown) => {
+  if (typeof value !== 'string' || isIP(value) === 0) throw new Error('must be an IPv4 or IPv6 address');
+};
+
+const usbId = (value: unknown) => {
+  if (typeof value !== 'string' || (value !== '' && !/^[0-9a-fA-F]{4}$/.test(value)))
+    throw new Error('must be 4 hex digits');
+};
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -308,6 +349,66 @@ export const schema: Schema<AgentConfigShape> = {
       format: topicName,
       default: 'homeassistant/status',
       env: 'HA_STATUS_TOPIC',
+    },
+  },
+  http: {
+    port: {
+      doc: 'Port of the health (/healthz) and Prometheus (/metrics) listener. 0: off.',
+      format: 'port',
+      default: 0,
+      env: 'HTTP_PORT',
+    },
+    host: {
+      doc: 'Address the health and metrics listener binds to.',
+      format: ipAddress,
+      default: '127.0.0.1',
+      env: 'HTTP_HOST',
+    },
+  },
+  init: {
+    onStart: {
+      doc: 'On `run`, first write a default NUT configuration into an empty NUT_CONFPATH (as `init-config` does).',
+      format: 'switch',
+      default: false,
+      env: 'INIT_CONFIG',
+    },
+    upsName: {
+      doc: 'init-config: name of the UPS section.',
+      format: upsNameFormat,
+      default: 'ups',
+      env: 'UPS_NAME',
+    },
+    upsDriver: {
+      doc: 'init-config: NUT driver.',
+      format: driverNameFormat,
+      default: 'usbhid-ups',
+      env: 'UPS_DRIVER',
+    },
+    upsPort: { doc: "init-config: the driver's port.", format: confValue, default: 'auto', env: 'UPS_PORT' },
+    upsVendorId: {
+      doc: 'init-config: USB vendor id (4 hex digits), optional.',
+      format: usbId,
+      default: '',
+      env: 'UPS_VENDORID',
+    },
+    upsProductId: {
+      doc: 'init-config: USB product id (4 hex digits), optional.',
+      format: usbId,
+      default: '',
+      env: 'UPS_PRODUCTID',
+    },
+    upsDesc: { doc: 'init-config: description of the UPS.', format: confValue, default: '', env: 'UPS_DESC' },
+    listenHost: {
+      doc: 'init-config: address upsd listens on.',
+      format: ipAddress,
+      default: '0.0.0.0',
+      env: 'UPSD_LISTEN',
+    },
+    listenPort: {
+      doc: 'init-config: port upsd listens on.',
+      format: 'port',
+      default: 3493,
+      env: 'UPSD_PORT',
     },
   },
   log: {

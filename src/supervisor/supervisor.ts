@@ -74,6 +74,11 @@ export class Supervisor {
     return this.upsd.pid;
   }
 
+  /** upsd runs and answered its last poll. */
+  get upsdAnswering(): boolean {
+    return this.upsd.answering;
+  }
+
   /** Clears stale files, starts every driver, then upsd (it connects to the driver sockets as they appear). */
   async start(): Promise<void> {
     if (this.started) throw new Error('supervisor already started');

@@ -47,6 +47,7 @@ export class UpsdSupervisor {
   private readonly abort = new AbortController();
   private restarting: Promise<void> | undefined;
   private consecutiveFailures = 0;
+  private lastPollAnswered = false;
   private commandsFetchedAt = 0;
   private pollLoop: Promise<void> | undefined;
 
@@ -57,6 +58,11 @@ export class UpsdSupervisor {
 
   get pid(): number | undefined {
     return this.process?.running ? this.process.pid : undefined;
+  }
+
+  /** upsd runs and its last poll was answered. */
+  get answering(): boolean {
+    return this.process?.running === true && this.lastPollAnswered;
   }
 
   start(): void {
@@ -179,7 +185,8 @@ export class UpsdSupervisor {
         ),
       );
       if (this.stopped) return;
-      if (results.length > 0 && results.every((r) => !r.ok && r.transport)) {
+      this.lastPollAnswered = !results.every((r) => !r.ok && r.transport);
+      if (!this.lastPollAnswered) {
         this.onTransportFailure(results[0] && !results[0].ok ? results[0].message : 'no answer');
       } else {
         if (this.consecutiveFailures > 0) this.log.info('upsd answers polls again');

@@ -1,0 +1,159 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventBus } from '../events.js';
+import type { SupervisionState, UpsSnapshot } from '../supervisor/types.js';
+
+/** NUT variables exported as gauges: metric name and help, by NUT name. */
+const NUT_GAUGES: Record<string, [string, string]> = {
+  'battery.charge': ['nut_battery_charge_percent', 'Battery charge (percent)'],
+  'battery.runtime': ['nut_battery_runtime_seconds', 'Battery runtime (seconds)'],
+  'battery.voltage': ['nut_battery_voltage_volts', 'Battery voltage (V)'],
+  'input.voltage': ['nut_input_voltage_volts', 'Input voltage (V)'],
+  'input.frequency': ['nut_input_frequency_hertz', 'Input frequency (Hz)'],
+  'output.voltage': ['nut_output_voltage_volts', 'Output voltage (V)'],
+  'ups.load': ['nut_ups_load_percent', 'Load (percent of capacity)'],
+  'ups.realpower': ['nut_ups_realpower_watts', 'Real power (W)'],
+  'ups.power': ['nut_ups_power_voltamperes', 'Apparent power (VA)'],
+  'ups.temperature': ['nut_ups_temperature_celsius', 'UPS temperature (°C)'],
+};
+
+const STATES: SupervisionState[] = [
+  'starting',
+  'ok',
+  'suspect',
+  'recovering',
+  'backoff',
+  'failed',
+  'stopped',
+];
+const STATUS_FLAGS: Record<string, string> = {
+  OL: 'online',
+  OB: 'on_battery',
+  LB: 'low_battery',
+  RB: 'replace_battery',
+};
+
+export interface MetricsSources {
+  bus: EventBus;
+  snapshots: () => UpsSnapshot[];
+  upsdAnswering: () => boolean;
+  mqttConnected: () => boolean;
+}
+
+/** Prometheus metrics: gauges read from the supervisor's snapshots at scrape time, counters fed by the bus. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly owner = {};
+  private readonly sources: MetricsSources;
+
+  constructor(sources: MetricsSources) {
+    this.sources = sources;
+    const { registry } = this;
+    for (const [variable, [name, help]] of Object.entries(NUT_GAUGES)) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['ups'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of sources.snapshots()) {
+            const value = Number(s.vars[variable]);
+            if (s.vars[variable] !== undefined && Number.isFinite(value)) this.set({ ups: s.name }, value);
+          }
+        },
+      });
+    }
+    new Gauge({
+      name: 'nut_ups_status',
+      help: 'ups.status flags: 1 when set (online, on_battery, low_battery, replace_battery)',
+      labelNames: ['ups', 'flag'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of sources.snapshots()) {
+          const flags = new Set((s.vars['ups.status'] ?? '').split(/\s+/));
+          for (const [flag, label] of Object.entries(STATUS_FLAGS))
+            this.set({ ups: s.name, flag: label }, flags.has(flag) ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nut_mqtt_supervisor_state',
+      help: 'Supervision state of each UPS: 1 for the current state',
+      labelNames: ['ups', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of sources.snapshots()) {
+          for (const state of STATES) this.set({ ups: s.name, state }, s.supervisor.state === state ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nut_mqtt_data_age_seconds',
+      help: 'Seconds since the last fresh data of each UPS',
+      labelNames: ['ups'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const s of sources.snapshots()) {
+          if (s.supervisor.lastFreshAt) this.set({ ups: s.name }, (now - s.supervisor.lastFreshAt) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nut_mqtt_upsd_up',
+      help: '1 while upsd answers',
+      registers: [registry],
+      collect() {
+        this.set(sources.upsdAnswering() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nut_mqtt_mqtt_connected',
+      help: '1 while connected to the MQTT broker',
+      registers: [registry],
+      collect() {
+        this.set(sources.mqttConnected() ? 1 : 0);
+      },
+    });
+    const restarts = new Counter({
+      name: 'nut_mqtt_driver_restarts_total',
+      help: 'Driver restarts by reason',
+      labelNames: ['ups', 'reason'],
+      registers: [registry],
+    });
+    const recoveries = new Histogram({
+      name: 'nut_mqtt_recovery_duration_seconds',
+      help: 'Time from a fault to fresh data again',
+      labelNames: ['reason'],
+      buckets: [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 30, 60, 120],
+      registers: [registry],
+    });
+    const upsdRestarts = new Counter({
+      name: 'nut_mqtt_upsd_restarts_total',
+      help: 'upsd restarts',
+      registers: [registry],
+    });
+    sources.bus.on('recovering', (e) => restarts.inc({ ups: e.ups, reason: e.reason }), this.owner);
+    sources.bus.on(
+      'recovered',
+      (e) => recoveries.observe({ reason: e.reason }, e.durationMs / 1000),
+      this.owner,
+    );
+    sources.bus.on('upsd-restarted', () => upsdRestarts.inc(), this.owner);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  stop(): void {
+    this.sources.bus.removeOwner(this.owner);
+  }
+}
