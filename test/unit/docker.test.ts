@@ -1,0 +1,115 @@
+// The image cannot be built here (no Docker engine on CI); check what can be checked from the files.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { schema } from '../../src/config/schema.js';
+
+const root = join(import.meta.dirname, '../..');
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+const compose = YAML.parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<
+    string,
+    {
+      environment?: Record<string, string>;
+      ports?: string[];
+      volumes?: string[];
+      devices?: string[];
+      restart?: string;
+      profiles?: string[];
+      build?: string;
+    }
+  >;
+};
+
+/** Instructions with continuation lines joined. */
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+
+function schemaEnvNames(): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: Record<string, unknown>) => {
+    for (const value of Object.values(node)) {
+      const item = value as { env?: string; default?: unknown };
+      if (item && typeof item === 'object' && 'default' in item) {
+        if (item.env) names.add(item.env);
+      } else visit(value as Record<string, unknown>);
+    }
+  };
+  visit(schema as unknown as Record<string, unknown>);
+  return names;
+}
+
+const cliSource = readFileSync(join(root, 'src/cli.ts'), 'utf8');
+
+describe('Dockerfile', () => {
+  const froms = instructions.filter((l) => l.startsWith('FROM '));
+
+  it('is multi-stage: a build stage with npm ci and the TypeScript build, a pinned node 22 alpine runtime', () => {
+    expect(froms.length).toBe(2);
+    expect(froms[0]).toMatch(/^FROM node:22\.\d+\.\d+-alpine\S* AS build$/);
+    expect(froms[1]).toMatch(/^FROM node:22\.\d+\.\d+-alpine\S*/);
+    expect(instructions).toContainEqual(expect.stringMatching(/^RUN npm ci\b/));
+    expect(instructions).toContainEqual(expect.stringMatching(/^RUN npm run build && npm prune --omit=dev$/));
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.build).toMatch(/^tsc /);
+  });
+
+  it('installs NUT and tini in the runtime, copies only production output, and runs the built CLI under tini', () => {
+    expect(instructions).toContainEqual(expect.stringMatching(/^RUN apk add --no-cache nut tini\b/));
+    expect(instructions).toContain('COPY --from=build /app/dist ./dist');
+    expect(instructions).toContain('ENTRYPOINT ["/sbin/tini", "--"]');
+    expect(instructions).toContain('CMD ["node", "dist/cli.js", "run"]');
+    // dist/cli.js is what tsc makes of src/cli.ts (tsconfig.build.json: rootDir src, outDir dist).
+    const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8'));
+    expect(build.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin['nut-mqtt']).toBe('dist/cli.js');
+  });
+
+  it('exposes 3493 and has a healthcheck that asks the agent through a command the CLI has', () => {
+    expect(instructions).toContain('EXPOSE 3493');
+    const health = instructions.find((l) => l.startsWith('HEALTHCHECK'));
+    expect(health).toMatch(/CMD \["node", "dist\/cli\.js", "health"\]$/);
+    expect(cliSource).toMatch(/case 'health':/);
+    expect(dockerfile).toMatch(/HTTP_PORT=\d+/);
+  });
+
+  it('sets only environment names the configuration schema knows', () => {
+    const env = instructions
+      .filter((l) => l.startsWith('ENV '))
+      .flatMap((l) => [...l.slice(4).matchAll(/([A-Z_][A-Z0-9_]*)=/g)].map((m) => m[1] as string));
+    expect(env.length).toBeGreaterThan(5);
+    const known = schemaEnvNames();
+    expect(env.filter((name) => name !== 'NODE_ENV' && !known.has(name))).toEqual([]);
+    expect(env).toEqual(
+      expect.arrayContaining(['NUT_DRIVER_PATH', 'NUT_UPSD_PATH', 'NUT_USER', 'INIT_CONFIG']),
+    );
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const agent = compose.services['nut-mqtt'];
+
+  it('maps USB, keeps /etc/nut on a volume, publishes 3493 and restarts the agent', () => {
+    expect(agent?.devices).toContain('/dev/bus/usb:/dev/bus/usb');
+    expect(agent?.volumes?.some((v) => v.endsWith(':/etc/nut'))).toBe(true);
+    expect(agent?.ports).toContain('3493:3493');
+    expect(agent?.restart).toBe('unless-stopped');
+  });
+
+  it('uses only environment names the configuration schema knows, MQTT among them', () => {
+    const names = Object.keys(agent?.environment ?? {});
+    const commented = [
+      ...readFileSync(join(root, 'docker-compose.yml'), 'utf8').matchAll(/#\s*([A-Z][A-Z0-9_]+):/g),
+    ].map((m) => m[1] as string);
+    const known = schemaEnvNames();
+    expect([...names, ...commented].filter((n) => !known.has(n))).toEqual([]);
+    expect(names).toContain('MQTT_URL');
+  });
+
+  it('offers Mosquitto as an optional profile', () => {
+    expect(compose.services.mosquitto?.profiles).toEqual(['broker']);
+  });
+});
