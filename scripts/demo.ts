@@ -1,14 +1,20 @@
-// `npm run demo`: a simulated CyberPower UPS under nut-mqtt, in a private temp folder on loopback.
-// NUT's dummy-ups plays a script (online → on battery → low battery → online); after ~20 s the demo hangs the
-// driver (SIGSTOP) so you can watch the agent notice and recover it. Ctrl-C stops everything it started.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// `npm run demo`: a simulated CyberPower UPS under nut-mqtt, in a private temp folder on loopback, with a private
+// Mosquitto broker, and a live view of what reaches MQTT. NUT's dummy-ups plays a script (online → on battery →
+// low battery → online); after ~20 s the demo hangs the driver (SIGSTOP) so you can watch the agent notice and
+// recover it. `npm run demo -- --broker mqtt://host:1883` publishes to your own broker instead (the UPS then
+// appears in your Home Assistant). Ctrl-C stops everything it started.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import mqtt from 'mqtt';
 
 const HANG_AFTER_MS = 20_000;
+const BASE = 'nut';
+const UPS = 'demo';
 
 const SEQUENCE = `# CyberPower CP1500PFCLCD, simulated
 device.mfr: CPS
@@ -48,27 +54,100 @@ function freePort(): Promise<number> {
   });
 }
 
-function time(iso: unknown): string {
-  return typeof iso === 'string' ? iso.slice(11, 23) : new Date().toISOString().slice(11, 23);
+const now = () => new Date().toISOString().slice(11, 23);
+const say = (who: string, text: string) => console.log(`${now()}  ${who.padEnd(6)} ${text}`);
+
+function parseArgs(argv: string[]): { broker?: string } {
+  const i = argv.indexOf('--broker');
+  if (i >= 0) {
+    const url = argv[i + 1];
+    if (!url || !/^(mqtts?|wss?):\/\//.test(url)) {
+      console.error('usage: npm run demo -- [--broker mqtt://host:1883]');
+      process.exit(2);
+    }
+    return { broker: url };
+  }
+  return {};
+}
+
+async function startBroker(dir: string): Promise<{ url: string; process: ResultPromise }> {
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  await writeFile(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nlog_dest none\n`,
+  );
+  const broker = execa('mosquitto', ['-c', conf], { reject: false, stdin: 'ignore' });
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const probe = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 500 });
+      probe.once('connect', () => resolve(true));
+      probe.once('error', () => resolve(false));
+      probe.once('close', () => resolve(false));
+    }).catch(() => false);
+    if (ok) return { url, process: broker };
+    await sleep(100);
+  }
+  throw new Error('the private Mosquitto broker did not start');
+}
+
+/** Prints what reaches MQTT, readably: availability, status changes, supervisor events. */
+function watchMqtt(url: string): mqtt.MqttClient {
+  const client = mqtt.connect(url, { clientId: `nut-mqtt-demo-viewer-${process.pid}` });
+  let lastLine = '';
+  client.on('connect', () => client.subscribe([`${BASE}/#`]));
+  client.on('message', (topic, payload) => {
+    const text = payload.toString();
+    if (topic === `${BASE}/bridge/state`) say('mqtt', `bridge ${text}`);
+    else if (topic === `${BASE}/${UPS}/availability`) say('mqtt', `${UPS} availability ${text}`);
+    else if (topic === `${BASE}/${UPS}/event` || topic === `${BASE}/bridge/event`) {
+      const e = JSON.parse(text) as Record<string, unknown>;
+      const details = Object.entries(e)
+        .filter(([k]) => !['type', 'ups', 'at'].includes(k))
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      say('event', `${String(e.type)} ${details}`);
+    } else if (topic === `${BASE}/${UPS}`) {
+      const s = JSON.parse(text) as Record<string, unknown> & { supervisor?: { state?: string } };
+      const line = `${String(s.status_label)}, battery ${String(s['battery.charge'])} %, runtime ${String(s['battery.runtime'])} s, supervisor ${s.supervisor?.state}`;
+      if (line !== lastLine) say('state', line);
+      lastLine = line;
+    }
+  });
+  return client;
 }
 
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
   const dir = await mkdtemp(join(tmpdir(), 'nm-demo-'));
   const etc = join(dir, 'etc');
   const state = join(dir, 'st');
-  await execa('mkdir', ['-p', etc, state]);
-  const port = await freePort();
+  await mkdir(etc);
+  await mkdir(state);
+  const upsdPort = await freePort();
   await writeFile(
     join(etc, 'ups.conf'),
-    'user = root\n\n[demo]\n  driver = dummy-ups\n  port = demo.seq\n  desc = "Simulated CyberPower CP1500PFCLCD"\n',
+    `user = root\n\n[${UPS}]\n  driver = dummy-ups\n  port = ${UPS}.seq\n  desc = "Simulated CyberPower CP1500PFCLCD"\n`,
   );
-  await writeFile(join(etc, 'upsd.conf'), `LISTEN 127.0.0.1 ${port}\n`, { mode: 0o600 });
+  await writeFile(join(etc, 'upsd.conf'), `LISTEN 127.0.0.1 ${upsdPort}\n`, { mode: 0o600 });
   await writeFile(join(etc, 'upsd.users'), '', { mode: 0o600 });
-  await writeFile(join(etc, 'demo.seq'), SEQUENCE);
+  await writeFile(join(etc, `${UPS}.seq`), SEQUENCE);
 
-  console.log(`nut-mqtt demo — NUT config in ${etc}, upsd on 127.0.0.1:${port}`);
-  console.log(`  try in another shell: upsc demo@127.0.0.1:${port}`);
-  console.log(`  a driver hang is injected ${HANG_AFTER_MS / 1000} s after start; Ctrl-C to stop\n`);
+  const broker = args.broker ? undefined : await startBroker(dir);
+  const brokerUrl = args.broker ?? (broker?.url as string);
+
+  console.log(`nut-mqtt demo — NUT config in ${etc}`);
+  console.log(
+    `  upsd (port 3493's stand-in): 127.0.0.1:${upsdPort}   try: upsc ${UPS}@127.0.0.1:${upsdPort}`,
+  );
+  console.log(
+    `  MQTT: ${brokerUrl.replace(/\/\/[^@/]*@/, '//***@')}   try: mosquitto_sub -h ${new URL(brokerUrl).hostname} -p ${new URL(brokerUrl).port || 1883} -t '${BASE}/#' -v`,
+  );
+  console.log(
+    `  restart by hand: mosquitto_pub -h ${new URL(brokerUrl).hostname} -p ${new URL(brokerUrl).port || 1883} -t ${BASE}/${UPS}/command -m restart`,
+  );
+  console.log(`  a driver hang is injected ${HANG_AFTER_MS / 1000} s after start; Ctrl-C stops everything\n`);
 
   const agent = execa('node', [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'run'], {
     env: {
@@ -77,16 +156,18 @@ async function main(): Promise<void> {
       NUT_ALTPIDPATH: state,
       NUT_USER: 'root',
       LOG_LEVEL: 'info',
+      MQTT_URL: brokerUrl,
+      MQTT_BASE_TOPIC: BASE,
     },
     reject: false,
     stdin: 'ignore',
     stderr: 'inherit',
-    forceKillAfterDelay: 10_000,
+    forceKillAfterDelay: 15_000,
   });
+  const viewer = watchMqtt(brokerUrl);
 
   let driverPid: number | undefined;
-  const lines = createInterface({ input: agent.stdout });
-  lines.on('line', (line) => {
+  createInterface({ input: agent.stdout }).on('line', (line) => {
     let entry: Record<string, unknown>;
     try {
       entry = JSON.parse(line) as Record<string, unknown>;
@@ -95,14 +176,18 @@ async function main(): Promise<void> {
       return;
     }
     if (entry.msg === 'started dummy-ups' && typeof entry.childPid === 'number') driverPid = entry.childPid;
-    if (entry.out) return; // NUT's own chatter stays in the agent's log level debug
-    const who = typeof entry.ups === 'string' ? entry.ups.padEnd(6) : 'agent ';
-    console.log(`${time(entry.time)}  ${who} ${String(entry.msg)}`);
+    if (entry.out) return; // NUT's own chatter
+    if (
+      (entry.level as number) >= 40 ||
+      /recover|hung|first fresh|exited|started|state /.test(String(entry.msg))
+    ) {
+      say('agent', String(entry.msg));
+    }
   });
 
   const hang = setTimeout(() => {
     if (driverPid === undefined) return;
-    console.log(`${time(undefined)}  demo   >>> injecting a driver hang: kill -STOP ${driverPid}`);
+    say('demo', `>>> injecting a driver hang: kill -STOP ${driverPid}`);
     process.kill(driverPid, 'SIGSTOP');
   }, HANG_AFTER_MS);
 
@@ -119,8 +204,11 @@ async function main(): Promise<void> {
 
   const result = await agent;
   clearTimeout(hang);
+  await viewer.endAsync();
+  broker?.process.kill('SIGTERM');
+  await broker?.process;
   await rm(dir, { recursive: true, force: true });
-  console.log(`agent exited with code ${result.exitCode}; removed ${dir}`);
+  console.log(`agent exited with code ${result.exitCode}; broker stopped; removed ${dir}`);
   process.exitCode = result.exitCode ?? 1;
 }
 

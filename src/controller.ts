@@ -4,13 +4,17 @@ import { evaluateHealth } from './health/healthCheck.js';
 import { HealthServer } from './health/httpServer.js';
 import { Metrics } from './health/metrics.js';
 import type { Logger } from './logger.js';
+import { type BridgeTimings, MqttBridge } from './mqtt/bridge.js';
 import type { NutSetup } from './nut/nutSetup.js';
 import { Supervisor } from './supervisor/supervisor.js';
+import { agentVersion } from './version.js';
 
 export interface ControllerDeps {
   config: AgentConfigShape;
   setup: NutSetup;
   logger: Logger;
+  /** Tests shorten the MQTT bridge's delays. */
+  bridgeTimings?: Partial<BridgeTimings>;
 }
 
 /**
@@ -20,6 +24,8 @@ export interface ControllerDeps {
 export class Controller {
   readonly bus = new EventBus();
   readonly supervisor: Supervisor;
+  /** Present unless MQTT is off (MQTT_URL empty). */
+  readonly bridge: MqttBridge | undefined;
   private readonly log: Logger;
   private stopping: Promise<void> | undefined;
   private readonly metrics: Metrics | undefined;
@@ -34,6 +40,17 @@ export class Controller {
       logger: deps.logger,
       credentials: { username: deps.config.nut.username, password: deps.config.nut.password },
     });
+    this.bridge = deps.config.mqtt.url
+      ? new MqttBridge({
+          config: deps.config,
+          supervisor: this.supervisor,
+          bus: this.bus,
+          logger: deps.logger,
+          agentVersion: agentVersion(),
+          upsd: deps.setup.address,
+          ...(deps.bridgeTimings ? { timings: deps.bridgeTimings } : {}),
+        })
+      : undefined;
     const { http } = deps.config;
     if (http.port !== 0) {
       const supervisor = this.supervisor;
@@ -55,11 +72,14 @@ export class Controller {
 
   /** Whether the MQTT bridge is connected (false while MQTT is off). */
   mqttConnected(): boolean {
-    return false;
+    return this.bridge?.mqtt.connected ?? false;
   }
 
   async start(): Promise<void> {
     await this.supervisor.start();
+    // The bridge connects in the background: NUT is supervised whether the broker is up or not.
+    if (!this.bridge) this.log.info('MQTT is off (MQTT_URL is empty)');
+    this.bridge?.start();
     await this.healthServer?.start();
   }
 
@@ -67,8 +87,11 @@ export class Controller {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('shutting down');
+      this.supervisor.prepareStop();
       await this.healthServer?.stop();
       this.metrics?.stop();
+      // Before the supervisor: the bridge publishes `offline` while it still can, then nothing calls the supervisor.
+      await this.bridge?.stop();
       await this.supervisor.stop();
     })();
     return this.stopping;

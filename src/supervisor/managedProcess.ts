@@ -4,6 +4,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from '../logger.js';
 
+/** pids of NUT children still running, for the exit hook. */
+const liveChildren = new Set<number>();
+let exitHookInstalled = false;
+
+/** If the agent exits without stopping its children (a crash), take them along rather than leave orphans. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const pid of liveChildren) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 export interface ProcessExit {
   code: number | null;
   signal: string | null;
@@ -57,6 +76,7 @@ export class ManagedProcess {
   /** Starts the program. Returns its pid, or undefined when it could not be spawned (the exit says why). */
   start(): number | undefined {
     if (this.child) throw new Error(`${this.label} was already started`);
+    installExitHook();
     const { file, args, env, logger } = this.options;
     const child = execa(file, [...args], {
       env,
@@ -66,10 +86,14 @@ export class ManagedProcess {
       reject: false,
       // The agent owns the ladder (SIGTERM + SIGCONT, wait, SIGKILL); execa must not add its own.
       forceKillAfterDelay: false,
-      cleanup: true,
+      // Own process group: Ctrl-C in a terminal signals the whole foreground group, and NUT must not die (and be
+      // "recovered") while the agent is still shutting down in order. Survivors of an agent crash are killed by
+      // the exit hook below instead of execa's `cleanup`, which does not apply to detached children.
+      detached: true,
     });
     this.child = child;
     const childPid = child.pid;
+    if (childPid !== undefined) liveChildren.add(childPid);
     const log = logger.child({ childPid });
     this.pipeLines(child.stdout, (line) => log.info({ out: 'stdout' }, line));
     this.pipeLines(child.stderr, (line) => log.info({ out: 'stderr' }, line));
@@ -127,6 +151,7 @@ export class ManagedProcess {
 
   private finish(exit: ProcessExit): void {
     if (this.exitInfo) return;
+    if (this.child?.pid !== undefined) liveChildren.delete(this.child.pid);
     this.exitInfo = exit;
     for (const resolve of this.exitWaiters.splice(0)) resolve(exit);
   }

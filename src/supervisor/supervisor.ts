@@ -89,9 +89,16 @@ export class Supervisor {
     this.upsd.start();
   }
 
+  /** Ends supervision decisions at once (no recovery, no upsd restart) while the rest of the agent shuts down. */
+  prepareStop(): void {
+    for (const ups of this.upses.values()) ups.prepareStop();
+    this.upsd.prepareStop();
+  }
+
   /** Stops polling, every driver and upsd (graceful, then forced). Nothing is left running. */
   async stop(): Promise<void> {
     if (!this.started) return;
+    this.prepareStop();
     this.log.info('stopping NUT processes');
     await Promise.all([...this.upses.values()].map((ups) => ups.stop()));
     await this.upsd.stop();

@@ -105,11 +105,17 @@ export class UpsSupervisor {
     this.scheduleTick();
   }
 
+  /** From now on nothing is recovered: the agent is shutting down (the driver keeps running until stop()). */
+  prepareStop(): void {
+    if (this.machine.name === 'stopped') return;
+    this.dispatch({ type: 'stop' });
+  }
+
   /** Stops supervision and the driver (graceful, then forced). */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    this.prepareStop();
     this.stopped = true;
-    this.dispatch({ type: 'stop' });
     clearTimeout(this.tickTimer);
     this.probe?.close();
     this.probe = undefined;
@@ -160,7 +166,11 @@ export class UpsSupervisor {
 
   /** Instant commands upsd lists for this UPS (set by the supervisor after LIST CMD). */
   setCommands(commands: string[]): void {
-    this.commands = [...commands].sort();
+    const sorted = [...commands].sort();
+    const changed = sorted.length !== this.commands.length || sorted.some((c, i) => c !== this.commands[i]);
+    this.commands = sorted;
+    // Part of the snapshot (MQTT offers them as buttons): a change is news like a changed variable.
+    if (changed && !this.stopped) this.emitUpdated();
   }
 
   snapshot(): UpsSnapshot {

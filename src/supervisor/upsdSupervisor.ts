@@ -70,9 +70,14 @@ export class UpsdSupervisor {
     this.pollLoop = this.poll();
   }
 
-  async stop(): Promise<void> {
+  /** From now on upsd is not restarted and not polled: the agent is shutting down. */
+  prepareStop(): void {
     this.stopped = true;
     this.abort.abort();
+  }
+
+  async stop(): Promise<void> {
+    this.prepareStop();
     await this.pollLoop;
     await this.restarting?.catch(() => undefined);
     if (this.process) {
@@ -215,7 +220,9 @@ export class UpsdSupervisor {
     if (Date.now() - this.commandsFetchedAt < COMMANDS_REFRESH_MS) return;
     const { client, upsNames, onCommands } = this.deps;
     const lists = await Promise.all(upsNames.map((name) => client.listCmd(name).catch(() => undefined)));
-    if (lists.every((l) => l !== undefined)) this.commandsFetchedAt = Date.now();
+    // upsd answers an empty list for a driver that has not connected yet (every NUT driver lists at least one
+    // command once it has): ask again next cycle rather than in COMMANDS_REFRESH_MS.
+    if (lists.every((l) => l !== undefined && l.length > 0)) this.commandsFetchedAt = Date.now();
     upsNames.forEach((name, i) => {
       const list = lists[i];
       if (list) onCommands(name, list);

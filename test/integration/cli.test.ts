@@ -172,6 +172,38 @@ describe('nut-mqtt CLI', () => {
     expect(started).toMatchObject({ ups: expect.any(String), childPid: expect.any(Number) });
   });
 
+  it('stops cleanly on Ctrl-C in a terminal (SIGINT to the whole process group), recovering nothing', async () => {
+    const lab = await newLab();
+    // detached: the agent leads its own process group, as a shell's foreground job does.
+    const child = execa('node', [...CLI, 'run'], {
+      env: { PATH: process.env.PATH ?? '', ...envFor(lab, { LOG_LEVEL: 'info', MQTT_URL: '' }) },
+      extendEnv: false,
+      reject: false,
+      detached: true,
+    });
+    children.push(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitFor(
+      'both UPSes ready',
+      () => ((output.match(/first fresh data/g) ?? []).length >= 2 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const running = labProcesses(lab).filter((pid) => pid !== child.pid);
+    process.kill(-(child.pid as number), 'SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(0);
+    // NUT runs in its own process group: the terminal's SIGINT reached only the agent, which stopped NUT in order.
+    expect(output).not.toMatch(/exited unexpectedly|recovering|restarting upsd/);
+    await sleep(100);
+    expect(labProcesses(lab)).toEqual([]);
+    for (const pid of running) expect(processAlive(pid)).toBe(false);
+  });
+
   it('refuses to start when a driver it did not start already serves a UPS (exit 1)', async () => {
     const lab = await newLab();
     await lab.startDriver('ups2');
