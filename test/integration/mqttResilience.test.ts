@@ -1,0 +1,275 @@
+// The MQTT bridge when things go wrong: the broker goes away during a driver hang, the agent dies (last will),
+// a UPS disappears from ups.conf, the password is wrong; and TLS with a test CA.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
+import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
+import { json, observe, retainedOn } from '../fixtures/mqttObserver.js';
+import { createNutLab, killPid, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+
+const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function newBroker(opts: Parameters<typeof startMosquitto>[0] = {}): Promise<Broker> {
+  const broker = await startMosquitto(opts);
+  cleanups.push(() => broker.stop());
+  return broker;
+}
+
+async function newLab(names: string[]): Promise<NutLab> {
+  const lab = await createNutLab({ upses: names.map((name) => ({ name })) });
+  cleanups.push(() => lab.stop());
+  return lab;
+}
+
+async function newAgent(lab: NutLab, env: Record<string, string>): Promise<AgentUnderTest> {
+  const agent = await startAgent(lab, {}, env);
+  cleanups.push(async () => {
+    const pids = agent.startedPids();
+    await agent.stop();
+    expect(pids.filter(processAlive)).toEqual([]);
+  });
+  return agent;
+}
+
+async function newObserver(broker: Broker, opts: Parameters<typeof observe>[2] = {}) {
+  const obs = await observe(broker, ['#'], opts);
+  cleanups.push(() => obs.stop());
+  return obs;
+}
+
+/** Every live process whose environment points at this lab's NUT config: what an agent subprocess started. */
+function labProcesses(lab: NutLab): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (environ.split('\0').includes(`NUT_CONFPATH=${lab.confPath}`) && processAlive(Number(entry)))
+        pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+describe('MQTT bridge resilience', () => {
+  it('recovers a hung driver while the broker is down for 10 s, and is current and online once it is back', async () => {
+    const broker = await newBroker();
+    const lab = await newLab(['ups1', 'ups2']);
+    const obs = await newObserver(broker);
+    const agent = await newAgent(lab, { MQTT_URL: broker.url });
+    await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
+    const since = agent.mark();
+    const hungPid = agent.driverPid('ups1') as number;
+    const otherPid = agent.driverPid('ups2');
+
+    const brokerPid = broker.pid;
+    await killPid(brokerPid);
+    const downAt = Date.now();
+    process.kill(hungPid, 'SIGSTOP');
+
+    const recovered = await agent.waitForEvent('recovered', (e) => e.ups === 'ups1', {
+      since,
+      timeoutMs: 30_000,
+    });
+    expect(recovered.reason).toBe('hung');
+    expect(processAlive(hungPid)).toBe(false);
+    expect(agent.driverPid('ups1')).not.toBe(hungPid);
+    expect(agent.driverPid('ups2')).toBe(otherPid);
+    expect(agent.controller.mqttConnected()).toBe(false);
+    await sleep(Math.max(0, 10_000 - (Date.now() - downAt)));
+
+    await broker.restart(); // the same port, no persistence: every retained message is gone
+    await waitFor('the agent to reconnect', () => (agent.controller.mqttConnected() ? true : undefined), {
+      timeoutMs: 20_000,
+    });
+    // A fresh subscriber sees everything current, as Home Assistant after a broker restart would.
+    await waitFor(
+      'current retained state',
+      async () => {
+        const retained = await retainedOn(broker, ['nut/#']);
+        const state = retained.get('nut/ups1');
+        return retained.get('nut/bridge/state') === 'online' &&
+          retained.get('nut/ups1/availability') === 'online' &&
+          state !== undefined &&
+          (JSON.parse(state) as { supervisor: { state: string } }).supervisor.state === 'ok'
+          ? retained
+          : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500 },
+    );
+    const retained = await retainedOn(broker, ['nut/#', 'homeassistant/#']);
+    const state = JSON.parse(retained.get('nut/ups1') ?? '{}') as Record<string, unknown>;
+    expect(state['ups.status']).toBe('OL');
+    expect(state.supervisor).toMatchObject({ state: 'ok', restarts: 1, last_restart_reason: 'hung' });
+    expect(retained.get('nut/ups2/availability')).toBe('online');
+    expect(retained.has('nut/bridge/info')).toBe(true);
+    // Discovery is back too: nothing is stuck unavailable in Home Assistant.
+    expect(retained.has('homeassistant/sensor/nut_ups1/battery_charge/config')).toBe(true);
+    expect(retained.has('homeassistant/button/nut_bridge/restart_upsd/config')).toBe(true);
+  });
+
+  it('leaves `offline` on the bridge state through the last will when the agent is killed', async () => {
+    const broker = await newBroker();
+    const lab = await newLab(['ups1']);
+    const obs = await newObserver(broker);
+    const child: ResultPromise = execa('node', [...CLI, 'run'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...lab.env,
+        NUT_USER: 'root',
+        MQTT_URL: broker.url,
+        LOG_LEVEL: 'info',
+      },
+      extendEnv: false,
+      reject: false,
+    });
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await child;
+      // SIGKILL leaves the agent's NUT processes behind: end them by pid.
+      for (const pid of labProcesses(lab)) await killPid(pid);
+    });
+    await obs.waitFor('nut/bridge/state', (m) => m.text === 'online', { timeoutMs: 30_000 });
+    await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online', { timeoutMs: 30_000 });
+    const since = obs.mark();
+    child.kill('SIGKILL');
+    await child;
+    const will = await obs.waitFor('nut/bridge/state', undefined, { since });
+    expect(will.text).toBe('offline');
+    const retained = await retainedOn(broker, ['nut/bridge/state']);
+    expect(retained.get('nut/bridge/state')).toBe('offline');
+  });
+
+  it('publishes `offline` itself on a clean stop', async () => {
+    const broker = await newBroker();
+    const lab = await newLab(['ups1']);
+    const obs = await newObserver(broker);
+    const agent = await startAgent(lab, {}, { MQTT_URL: broker.url });
+    try {
+      await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
+    } finally {
+      await agent.stop();
+    }
+    const retained = await retainedOn(broker, ['nut/#']);
+    expect(retained.get('nut/bridge/state')).toBe('offline');
+    expect(retained.get('nut/ups1/availability')).toBe('offline');
+  });
+
+  it('clears the discovery topics of a UPS removed from ups.conf at the next start, and ignores retained commands', async () => {
+    const broker = await newBroker();
+    const lab = await newLab(['ups1', 'ups2']);
+    const first = await startAgent(lab, {}, { MQTT_URL: broker.url });
+    let ups2Topics: string[] = [];
+    try {
+      await waitFor(
+        'discovery for ups2',
+        async () => {
+          const retained = await retainedOn(broker, ['homeassistant/#']);
+          ups2Topics = [...retained.keys()].filter((t) => t.includes('/nut_ups2/'));
+          return retained.has('homeassistant/sensor/nut_ups2/battery_charge/config') ? true : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+    } finally {
+      await first.stop();
+    }
+    expect(ups2Topics.length).toBeGreaterThan(10);
+
+    const confFile = join(lab.confPath, 'ups.conf');
+    const conf = readFileSync(confFile, 'utf8');
+    writeFileSync(confFile, conf.slice(0, conf.indexOf('[ups2]')));
+    // A retained command (a user's mistake) must not restart anything at every start.
+    const pub = await observe(broker, ['nut/ups1/command/response']);
+    cleanups.push(() => pub.stop());
+    await pub.publish('nut/ups1/command', 'restart', { qos: 1, retain: true });
+
+    const obs = await newObserver(broker);
+    const second = await newAgent(lab, { MQTT_URL: broker.url });
+    expect(second.controller.supervisor.upsNames).toEqual(['ups1']);
+    for (const topic of ups2Topics) await obs.waitFor(topic, (m) => m.text === '', { timeoutMs: 30_000 });
+    const retained = await retainedOn(broker, ['homeassistant/#']);
+    expect([...retained.keys()].filter((t) => t.includes('/nut_ups2/'))).toEqual([]);
+    expect(retained.has('homeassistant/sensor/nut_ups1/battery_charge/config')).toBe(true);
+    expect(retained.has('homeassistant/button/nut_bridge/restart_upsd/config')).toBe(true);
+
+    await second.waitForEvent('ready', (e) => e.ups === 'ups1');
+    expect(second.eventsOf('recovering')).toEqual([]);
+    expect(pub.messages).toEqual([]);
+    expect(readFileSync(second.logFile, 'utf8')).toContain('ignoring a retained message on nut/ups1/command');
+  });
+
+  it('logs wrong MQTT credentials once, clearly, without the password, and keeps NUT running', async () => {
+    const broker = await newBroker({ users: [{ username: 'agent', password: 'right-password' }] });
+    const lab = await newLab(['ups1']);
+    const agent = await newAgent(lab, {
+      MQTT_URL: broker.url,
+      MQTT_USERNAME: 'agent',
+      MQTT_PASSWORD: 'Wr0ng-Secret-Pw',
+    });
+    await agent.waitForEvent('ready', (e) => e.ups === 'ups1');
+    const pid = agent.driverPid('ups1');
+    const upsdPid = agent.controller.supervisor.upsdPid;
+    const refusals = () =>
+      readFileSync(agent.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('refused the credentials'));
+    await waitFor('the credential error in the log', () => (refusals().length > 0 ? true : undefined), {
+      timeoutMs: 20_000,
+    });
+    const line = JSON.parse(refusals()[0] as string) as { level: number; msg: string };
+    expect(line.level).toBe(50); // error
+    expect(line.msg).toContain('MQTT_USERNAME');
+    expect(line.msg).toContain('MQTT_PASSWORD');
+    expect(line.msg).toContain('user "agent"');
+
+    // It keeps retrying (1 s, 2 s, …) but says so only once.
+    await sleep(4000);
+    expect(refusals()).toHaveLength(1);
+    expect(readFileSync(agent.logFile, 'utf8')).not.toContain('Wr0ng-Secret-Pw');
+    expect(readFileSync(broker.logPath, 'utf8')).toMatch(/not authori[sz]ed|bad user name or password/i);
+    // NUT did not notice.
+    expect(agent.driverPid('ups1')).toBe(pid);
+    expect(agent.controller.supervisor.upsdPid).toBe(upsdPid);
+    expect(agent.eventsOf('recovering')).toEqual([]);
+    expect((await lab.upsc('ups1'))['ups.status']).toBe('OL');
+    expect(agent.controller.mqttConnected()).toBe(false);
+  });
+
+  it('connects over TLS with the test CA and a user name and password (MQTT 3.1.1)', async () => {
+    const user = { username: 'agent', password: 'tls-password' };
+    const broker = await newBroker({ tls: true, users: [user] });
+    expect(broker.url).toMatch(/^mqtts:/);
+    const lab = await newLab(['ups1']);
+    const obs = await newObserver(broker, user);
+    const agent = await newAgent(lab, {
+      MQTT_URL: broker.url,
+      MQTT_CA_FILE: broker.caFile as string,
+      MQTT_USERNAME: user.username,
+      MQTT_PASSWORD: user.password,
+      MQTT_PROTOCOL_VERSION: '4',
+    });
+    await obs.waitFor('nut/bridge/state', (m) => m.text === 'online');
+    await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
+    const state = await obs.waitFor(
+      'nut/ups1',
+      (m) => (json(m).supervisor as { state: string }).state === 'ok',
+    );
+    expect(json(state)['ups.status']).toBe('OL');
+    expect(agent.controller.mqttConnected()).toBe(true);
+    // Mosquitto logs MQTT 3.1.1 as protocol "p2".
+    const log = readFileSync(broker.logPath, 'utf8');
+    expect(log).toMatch(
+      /New client connected from 127\.0\.0\.1:\d+ as nut-mqtt_nut_\S+ \(p2, c1, k30, u'agent'\)/,
+    );
+    expect(readFileSync(agent.logFile, 'utf8')).not.toContain(user.password);
+  });
+});
