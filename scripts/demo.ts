@@ -110,7 +110,11 @@ function watchMqtt(url: string): mqtt.MqttClient {
       say('event', `${String(e.type)} ${details}`);
     } else if (topic === `${BASE}/${UPS}`) {
       const s = JSON.parse(text) as Record<string, unknown> & { supervisor?: { state?: string } };
-      const line = `${String(s.status_label)}, battery ${String(s['battery.charge'])} %, runtime ${String(s['battery.runtime'])} s, supervisor ${s.supervisor?.state}`;
+      const parts = [String(s.status_label)];
+      if (s['battery.charge'] !== undefined) parts.push(`battery ${String(s['battery.charge'])} %`);
+      if (s['battery.runtime'] !== undefined) parts.push(`runtime ${String(s['battery.runtime'])} s`);
+      parts.push(`supervisor ${s.supervisor?.state}`);
+      const line = parts.join(', ');
       if (line !== lastLine) say('state', line);
       lastLine = line;
     }

@@ -109,29 +109,28 @@ const cases: Case[] = [
   },
   {
     name: 'missing ups.conf',
-    prepare: (lab) => (write(lab, 'ups.conf', null), undefined),
+    prepare: (lab) => write(lab, 'ups.conf', null),
     expected: /ups\.conf: not found/,
   },
   {
     name: 'ups.conf with a driver that does not exist',
-    prepare: (lab) => (write(lab, 'ups.conf', '[u]\n driver = nosuch-ups\n port = auto\n'), undefined),
+    prepare: (lab) => write(lab, 'ups.conf', '[u]\n driver = nosuch-ups\n port = auto\n'),
     expected: /\[u\] driver: \/lib\/nut\/nosuch-ups does not exist/,
   },
   {
     name: 'ups.conf section without a port',
-    prepare: (lab) => (write(lab, 'ups.conf', '[u]\n driver = dummy-ups\n'), undefined),
+    prepare: (lab) => write(lab, 'ups.conf', '[u]\n driver = dummy-ups\n'),
     expected: /ups\.conf.*port/,
   },
   {
     name: 'ups.conf garbage line',
-    prepare: (lab) => (
-      write(lab, 'ups.conf', '[u]\n driver = dummy-ups\n port = u.dev\n this is = not = valid\n'), undefined
-    ),
+    prepare: (lab) =>
+      write(lab, 'ups.conf', '[u]\n driver = dummy-ups\n port = u.dev\n this is = not = valid\n'),
     expected: /ups\.conf:4/,
   },
   {
     name: 'upsd.conf LISTEN with a bad port',
-    prepare: (lab) => (write(lab, 'upsd.conf', 'LISTEN 127.0.0.1 99999\n'), undefined),
+    prepare: (lab) => write(lab, 'upsd.conf', 'LISTEN 127.0.0.1 99999\n'),
     expected: /upsd\.conf:1.*LISTEN/,
   },
   {
@@ -146,10 +145,12 @@ const cases: Case[] = [
   },
 ];
 
-function write(lab: NutLab, name: string, text: string | null): void {
+/** Replaces (or, with null, removes) one of the lab's NUT files; adds no environment. */
+function write(lab: NutLab, name: string, text: string | null): undefined {
   const path = join(lab.confPath, name);
   if (text === null) rmSync(path, { force: true });
   else writeFileSync(path, text);
+  return undefined;
 }
 
 function cfg(lab: NutLab, name: string, text: string): Record<string, string> {
