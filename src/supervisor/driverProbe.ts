@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
 import { DriverSocket } from '../nut/driverSocket.js';
 import { driverSocketPath, type NutSetup } from '../nut/nutSetup.js';
+import { abortableSleep } from './abortableSleep.js';
 
 export interface DriverProbeOptions {
   setup: NutSetup;
@@ -61,13 +61,8 @@ export class DriverProbe {
     return !this.closed && this.options.isAlive();
   }
 
-  private async pause(ms: number): Promise<boolean> {
-    try {
-      await sleep(ms, undefined, { signal: this.abort.signal });
-      return true;
-    } catch {
-      return false;
-    }
+  private pause(ms: number): Promise<boolean> {
+    return abortableSleep(ms, this.abort.signal);
   }
 
   private async run(): Promise<void> {

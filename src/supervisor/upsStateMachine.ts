@@ -109,6 +109,13 @@ function toOk(state: MachineState, now: number, actions: MachineAction[]): Step 
   return { state: { name: 'ok', since: now, history: state.history }, actions };
 }
 
+/** Back to ok after a fault: reports how long it took from the fault to fresh data. */
+function recovered(state: MachineState & Fault, now: number): Step {
+  return toOk(state, now, [
+    { type: 'recovered', reason: state.reason, attempt: state.attempt, durationMs: now - state.faultAt },
+  ]);
+}
+
 /** Start (or refuse, when the breaker is open) a recovery for `fault`. */
 function recover(
   state: MachineState,
@@ -235,14 +242,7 @@ export function step(state: MachineState, input: MachineInput, now: number, conf
     case 'recovering':
       switch (input.type) {
         case 'recovery-succeeded':
-          return toOk(state, now, [
-            {
-              type: 'recovered',
-              reason: state.reason,
-              attempt: state.attempt,
-              durationMs: now - state.faultAt,
-            },
-          ]);
+          return recovered(state, now);
         case 'recovery-failed': {
           const open = circuitOpen(state.history, now, config);
           const retryInMs = open ? config.failedRetryMs : backoffDelay(state.attempt, config);
@@ -272,14 +272,7 @@ export function step(state: MachineState, input: MachineInput, now: number, conf
       switch (input.type) {
         case 'fresh':
           // The driver left running by the last attempt came good on its own.
-          return toOk(state, now, [
-            {
-              type: 'recovered',
-              reason: state.reason,
-              attempt: state.attempt,
-              durationMs: now - state.faultAt,
-            },
-          ]);
+          return recovered(state, now);
         case 'restart-requested':
           return requested(state, input.reason, now, config);
         case 'tick':

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { NutClient } from '../nut/client.js';
 import { NutConnectionError, NutTimeoutError } from '../nut/errors.js';
 import { type NutSetup, userArgs } from '../nut/nutSetup.js';
+import { abortableSleep } from './abortableSleep.js';
 import { ManagedProcess } from './managedProcess.js';
 import type { PollResult, SupervisorTimings } from './upsSupervisor.js';
 
@@ -162,13 +162,8 @@ export class UpsdSupervisor {
     return false;
   }
 
-  private async pause(ms: number): Promise<boolean> {
-    try {
-      await sleep(ms, undefined, { signal: this.abort.signal });
-      return true;
-    } catch {
-      return false;
-    }
+  private pause(ms: number): Promise<boolean> {
+    return abortableSleep(ms, this.abort.signal);
   }
 
   /** One cycle: every UPS's LIST VAR pipelined in one go (upsd's Nagle stall is paid once, not once per UPS). */

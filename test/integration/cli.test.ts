@@ -1,9 +1,16 @@
 // The CLI as a user runs it: exit codes, messages that name the bad key or path, a clean SIGTERM.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+import {
+  createNutLab,
+  type NutLab,
+  processAlive,
+  processesWithConfPath,
+  sleep,
+  waitFor,
+} from '../fixtures/nutLab.js';
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
 
@@ -16,21 +23,7 @@ function cli(args: string[], env: Record<string, string>) {
   });
 }
 
-/** Every live process whose environment points at this lab's NUT config: what the agent started. */
-function labProcesses(lab: NutLab): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (environ.split('\0').includes(`NUT_CONFPATH=${lab.confPath}`) && processAlive(Number(entry)))
-        pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
+const labProcesses = (lab: NutLab): number[] => processesWithConfPath(lab.confPath);
 
 describe('nut-mqtt CLI', () => {
   const labs: NutLab[] = [];

@@ -1,13 +1,21 @@
 // The MQTT bridge when things go wrong: the broker goes away during a driver hang, the agent dies (last will),
 // a UPS disappears from ups.conf, the password is wrong; and TLS with a test CA.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, observe, retainedOn } from '../fixtures/mqttObserver.js';
-import { createNutLab, killPid, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+import {
+  createNutLab,
+  killPid,
+  type NutLab,
+  processAlive,
+  processesWithConfPath,
+  sleep,
+  waitFor,
+} from '../fixtures/nutLab.js';
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
 
@@ -44,21 +52,7 @@ async function newObserver(broker: Broker, opts: Parameters<typeof observe>[2] =
   return obs;
 }
 
-/** Every live process whose environment points at this lab's NUT config: what an agent subprocess started. */
-function labProcesses(lab: NutLab): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (environ.split('\0').includes(`NUT_CONFPATH=${lab.confPath}`) && processAlive(Number(entry)))
-        pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
+const labProcesses = (lab: NutLab): number[] => processesWithConfPath(lab.confPath);
 
 describe('MQTT bridge resilience', () => {
   it('recovers a hung driver while the broker is down for 10 s, and is current and online once it is back', async () => {
