@@ -17,6 +17,7 @@ import {
   nextDeadline,
   step,
 } from './upsStateMachine.js';
+import { mergePolledVars } from './varMerge.js';
 
 export type SupervisorTimings = AgentConfigShape['supervisor'];
 
@@ -73,7 +74,8 @@ export class UpsSupervisor {
   private vars = new Map<string, string>();
   private commands: string[] = [];
   private status: string | undefined;
-  private statusFromFeedAt = 0;
+  /** When the driver's feed last set or deleted each variable: such values are newer than a poll sent earlier. */
+  private readonly feedAt = new Map<string, number>();
   private lastFreshAt: number | undefined;
   private restarts = 0;
   private lastRestartAt: number | undefined;
@@ -153,13 +155,13 @@ export class UpsSupervisor {
       return;
     }
     const status = result.vars.get('ups.status');
-    // A feed update that arrived after this request went out is newer than the poll's answer.
-    if (this.statusFromFeedAt > sentAt && this.status !== undefined)
-      result.vars.set('ups.status', this.status);
-    this.replaceVars(result.vars);
+    const statusFromFeed = (this.feedAt.get('ups.status') ?? 0) > sentAt;
+    const { vars, superseded } = mergePolledVars(result.vars, this.vars, this.feedAt, sentAt);
+    for (const name of superseded) this.feedAt.delete(name);
+    this.replaceVars(vars);
     if (status !== undefined && status !== 'WAIT') {
       this.lastFreshAt = this.now();
-      if (this.statusFromFeedAt <= sentAt) this.noteStatus(status, 'upsd');
+      if (!statusFromFeed) this.noteStatus(status, 'upsd');
       this.dispatch({ type: 'fresh' });
     }
   }
@@ -337,12 +339,13 @@ export class UpsSupervisor {
         this.dispatch({ type: 'hung' });
       },
       onStatus: (status) => {
-        this.statusFromFeedAt = this.now();
+        this.feedAt.set('ups.status', this.now());
         this.vars.set('ups.status', status);
         this.noteStatus(status, 'driver');
         this.emitUpdated();
       },
       onVar: (name, value) => {
+        this.feedAt.set(name, this.now());
         if (value === undefined) this.vars.delete(name);
         else this.vars.set(name, value);
         this.emitUpdated();

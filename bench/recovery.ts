@@ -1,0 +1,134 @@
+// npm run bench:recovery [-- --trials N --cap S --faults hang,crash,stale --naive-hang-stagger S --agent-src]
+//
+// Time from fault injection to fresh data at upsd, nut-mqtt against the naive upsdrvctl + upsc loop, with
+// upsd's default MAXAGE. See bench/lib/trial.ts for what "recovered" means and bench/lib/*Contender.ts for how
+// each contender runs NUT.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMosquitto } from '../test/fixtures/mosquitto.js';
+import { AgentContender } from './lib/agentContender.js';
+import { onCleanup, runBench } from './lib/cleanup.js';
+import type { Contender } from './lib/contender.js';
+import { boolFlag, fmtDuration, intFlag, loadAverage, printHeader, stringFlag } from './lib/header.js';
+import { NaiveContender } from './lib/naiveContender.js';
+import { StatusObserver } from './lib/observer.js';
+import { findUpsd, labProcesses } from './lib/procs.js';
+import { unexpectedActivity, writeDetails } from './lib/recoveryChecks.js';
+import { createRecoveryLab, type RecoveryLab } from './lib/recoveryLab.js';
+import { printSummary, printTrials } from './lib/recoveryReport.js';
+import { type Fault, runSeries, type TrialResult } from './lib/trial.js';
+
+const started = Date.now();
+const trials = intFlag('trials', 10, 1, 200);
+const capMs = intFlag('cap', 90, 5, 600) * 1000;
+const stagger = intFlag('naive-hang-stagger', 10, 0, 600) * 1000;
+const faults = stringFlag('faults', 'hang,crash,stale')
+  .split(',')
+  .map((f) => f.trim()) as Fault[];
+if (faults.some((f) => !['hang', 'crash', 'stale'].includes(f)))
+  throw new Error('--faults: hang, crash, stale');
+const nDummy = Math.min(Math.max(trials, 2), 10);
+const nQ1 = Math.min(Math.max(Math.ceil(trials / 3), 1), 4);
+const outDir = join(tmpdir(), 'nut-mqtt-bench', `recovery-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+async function setup(label: string): Promise<{ rlab: RecoveryLab; observer: StatusObserver }> {
+  const rlab = await createRecoveryLab(label, nDummy, nQ1);
+  const observer = new StatusObserver(rlab.lab.port);
+  onCleanup(`observer ${label}`, () => observer.close());
+  return { rlab, observer };
+}
+
+await runBench(async () => {
+  await printHeader('bench:recovery: fault → fresh data, nut-mqtt vs naive upsdrvctl + upsc loop');
+  mkdirSync(outDir, { recursive: true });
+  process.stdout.write(
+    [
+      `settings ${trials} trial(s) per fault and contender, cap ${capMs / 1000} s per trial, faults ${faults.join(', ')}`,
+      `         each lab: ${nDummy} dummy-ups UPSes (hang, crash; round-robin) + ${nQ1} blazer_ser on Q1 simulators (stale), upsd default MAXAGE`,
+      `         nut-mqtt: ${boolFlag('agent-src') ? 'node --import tsx src/cli.ts run' : 'node dist/cli.js run'}, default timings, NUT_USER=root, ${boolFlag('no-mqtt') ? 'MQTT off' : 'MQTT to a private mosquitto on 127.0.0.1'}`,
+      `         naive: upsdrvctl -u root start, upsd -F -u root, upsc every 500 ms; naive hang trials ${stagger ? `overlap (a new one every ${stagger / 1000} s, each on its own UPS)` : 'run one after another'}`,
+      `         logs and per-trial details: ${outDir}`,
+      '',
+    ].join('\n'),
+  );
+
+  // The agent runs as shipped, MQTT bridge included, against a private broker on 127.0.0.1 (--no-mqtt: off).
+  const broker = boolFlag('no-mqtt') ? undefined : await startMosquitto();
+  const unregisterBroker = onCleanup('broker', () => broker?.stop());
+  const a = await setup('A');
+  const agent = await AgentContender.start(a.rlab, a.observer, {
+    logFile: join(outDir, 'agent.log'),
+    fromSource: boolFlag('agent-src'),
+    extraEnv: { MQTT_URL: broker?.url ?? '' },
+  });
+  const mqtt = agent.find(/MQTT broker/).map((l) => l.msg);
+  process.stdout.write(
+    `agent MQTT: ${broker ? mqtt.join('; ') || 'no MQTT log line yet' : 'off (MQTT_URL empty)'}\n`,
+  );
+  const b = await setup('B');
+  const naive = await NaiveContender.start(b.rlab, b.observer);
+  const contenders: Contender[] = [agent, naive];
+  const upsdSeen = new Map<string, number[]>(
+    contenders.map((c) => [c.name, findUpsd(c.rlab.match).map((p) => p.pid)]),
+  );
+  process.stdout.write(`setup done in ${fmtDuration(Date.now() - started)}; running trials\n`);
+
+  const results: TrialResult[] = [];
+  for (const fault of faults) {
+    for (const c of contenders) {
+      const upses = fault === 'stale' ? c.rlab.q1s : c.rlab.dummies;
+      const staggerMs = fault === 'hang' && c === naive ? stagger : 0;
+      const series = await runSeries(
+        c,
+        fault,
+        upses,
+        trials,
+        capMs,
+        (r) => {
+          process.stdout.write(
+            `  ${fault} ${c.name} #${r.n} ${r.ups}: ${r.recoveredMs !== undefined ? `recovered in ${(r.recoveredMs / 1000).toFixed(2)} s` : (r.note ?? 'not recovered')}\n`,
+          );
+        },
+        staggerMs,
+      );
+      for (const r of series) upsdSeen.get(c.name)?.push(...r.upsdPids);
+      results.push(...series);
+      printTrials(fault, c.name, series);
+    }
+  }
+  for (const c of contenders) upsdSeen.get(c.name)?.push(...findUpsd(c.rlab.match).map((p) => p.pid));
+  printSummary(results, faults, [agent.name, naive.name], capMs, {
+    agentHangMedianMs: 5000,
+    agentCrashMedianMs: 2500,
+    hangSpeedup: 2.5,
+  });
+
+  const activity = unexpectedActivity(agent, naive, results, capMs);
+  process.stdout.write(`\nOutside the fault windows\n${activity.map((l) => `  ${l}`).join('\n')}\n`);
+
+  process.stdout.write('\nupsd and leftovers\n');
+  for (const c of contenders) {
+    const pids = [...new Set(upsdSeen.get(c.name))];
+    const how = await c.stop();
+    // socat belongs to the simulators, and the naive contender's upsd to the harness (the lab stops both).
+    const byContender = labProcesses(c.rlab.match).filter(
+      (p) => !p.argv[0]?.endsWith('socat') && !(c === naive && p.pid === naive.upsdPid),
+    );
+    const afterLab = await c.rlab.stop();
+    const lines = [
+      `  ${c.name}: upsd pid ${pids.length === 1 ? `unchanged (${pids[0]})` : `CHANGED: ${pids.join(' → ') || 'none seen'}`}`,
+      `  ${c.name}: stop: ${how}`,
+      `  ${c.name}: NUT processes left after the contender stopped: ${byContender.length}${byContender.length ? ` (${byContender.map((p) => `${p.pid} ${p.argv.join(' ')}`).join('; ')})` : ''}`,
+      `  ${c.name}: processes of its lab left after the harness stopped the lab: ${afterLab.length}${afterLab.length ? ` (${afterLab.join('; ')}; killed)` : ''}`,
+      `  ${c.name}: leftover drivers the harness killed between trials: ${results.filter((r) => r.contender === c.name).reduce((n, r) => n + r.leftovers.length, 0)}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  await broker?.stop();
+  unregisterBroker();
+  writeDetails(join(outDir, 'details.txt'), results);
+  process.stdout.write(
+    `\nbench:recovery took ${fmtDuration(Date.now() - started)} (load average now ${loadAverage()}); details in ${outDir}\n`,
+  );
+});
