@@ -439,9 +439,9 @@ export const schema: Schema<AgentConfigShape> = {
       env: 'PROBE_TIMEOUT',
     },
     staleGrace: {
-      doc: 'Milliseconds a driver may report stale data before it is restarted (drivers sometimes recover).',
+      doc: 'Milliseconds a driver may report stale data before it is restarted. NUT has already waited (MAXAGE, or the driver its failed polls) before saying stale, so a short grace only rides out a flag that clears at once.',
       ...positiveMs(0, 3_600_000),
-      default: 5000,
+      default: 1000,
       env: 'STALE_GRACE',
     },
     startTimeout: {

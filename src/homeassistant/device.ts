@@ -21,6 +21,17 @@ export function upsDeviceId(baseTopic: string, ups: string): string {
   return `${ownIdPrefix(baseTopic)}${ups}`;
 }
 
+/** The variables whose values (not only presence) shape a UPS's device entry. */
+export const DEVICE_VARIABLES = [
+  'device.mfr',
+  'ups.mfr',
+  'device.model',
+  'ups.model',
+  'device.serial',
+  'ups.serial',
+  'ups.firmware',
+] as const;
+
 /**
  * The UPS as a Home Assistant device. Named by `desc` from ups.conf when set, else by the UPS name.
  * Manufacturer, model and serial come from `device.*`, falling back to the older `ups.*` names (drivers differ
@@ -38,10 +49,11 @@ export function upsDevice(snapshot: UpsSnapshot, ctx: DiscoveryContext): HaDevic
     identifiers: [upsDeviceId(ctx.baseTopic, snapshot.name)],
     name: snapshot.description?.trim() || snapshot.name,
   };
-  const manufacturer = pick('device.mfr', 'ups.mfr');
-  const model = pick('device.model', 'ups.model');
-  const serial = pick('device.serial', 'ups.serial');
-  const firmware = pick('ups.firmware');
+  const [mfr1, mfr2, model1, model2, serial1, serial2, firmware1] = DEVICE_VARIABLES;
+  const manufacturer = pick(mfr1, mfr2);
+  const model = pick(model1, model2);
+  const serial = pick(serial1, serial2);
+  const firmware = pick(firmware1);
   if (manufacturer) device.manufacturer = manufacturer;
   if (model) device.model = model;
   if (serial) device.serial_number = serial;

@@ -2,7 +2,7 @@ import { checkUpsName, topicsFor } from '../mqtt/topics.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { binarySensorEntities } from './binarySensors.js';
 import { bridgeButtonEntities, upsButtonEntities } from './buttons.js';
-import { ownIdPrefix } from './device.js';
+import { DEVICE_VARIABLES, ownIdPrefix } from './device.js';
 import { diagnosticEntities } from './diagnostics.js';
 import { bridgeOwner, buildEntity, upsOwner } from './entity.js';
 import { sensorEntities } from './sensors.js';
@@ -114,4 +114,15 @@ export function homeAssistantStatusTopic(discoveryPrefix: string): string {
 /** Subscription filter for every single-component config topic under the prefix (to find leftovers). */
 export function discoveryConfigFilter(discoveryPrefix: string): string {
   return `${discoveryPrefix}/+/+/+/config`;
+}
+
+/**
+ * Everything of a snapshot that its discovery configs depend on: which variables exist (not their values, except
+ * the device's identity), the description and the instant commands. Two snapshots with the same key produce the
+ * same configs, so the bridge rebuilds discovery only when this key changes, not on every new reading.
+ */
+export function discoveryInputKey(snapshot: UpsSnapshot): string {
+  const names = Object.keys(snapshot.vars).sort();
+  const identity = DEVICE_VARIABLES.map((name) => snapshot.vars[name] ?? '');
+  return JSON.stringify([names, identity, snapshot.description ?? '', [...snapshot.commands].sort()]);
 }

@@ -71,9 +71,10 @@ export class DriverProbe {
       if (!socket) return;
       const outcome = await this.watch(socket);
       if (outcome === 'hung' || !this.active) return;
+      // A dying driver's socket closes a moment before its exit is reported: wait before calling it anything.
+      if (!(await this.pause(500)) || !this.active) return;
       // The driver closed our connection while its process lives: reconnecting leaks nothing (it closed it).
       this.options.logger.warn('driver closed the probe connection; reconnecting');
-      if (!(await this.pause(500))) return;
     }
   }
 

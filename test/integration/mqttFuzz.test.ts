@@ -18,8 +18,8 @@
 //   retain-as-published, so the broker clears the flag): answered like the rest;
 // - retained commands already on the broker when the agent subscribes arrive flagged retained: ignored by design,
 //   no response (seeded before the agent starts, dangerous ones included: `restart`, the allowed instant command);
-// - `nut//command` matches the agent's `nut/+/command` subscription but its empty level is not a command topic for
-//   the bridge: no response; `nut/a/b/command` does not match the subscription at all: no response.
+// - `nut//command` matches the agent's `nut/+/command` subscription: an empty UPS name, answered like any unknown
+//   UPS; `nut/a/b/command` does not match the subscription at all: no response.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,7 +70,7 @@ const TOPICS: Record<string, TopicKind> = {
   'nut/$(reboot)/command': { kind: 'unknown' },
   'nut/ups1;rm -rf ~;`id`/command': { kind: 'unknown' },
   [`nut/${'x'.repeat(300)}/command`]: { kind: 'unknown' },
-  'nut//command': { kind: 'silent' },
+  'nut//command': { kind: 'unknown' },
   'nut/a/b/command': { kind: 'silent' },
 };
 const TOPIC_NAMES = Object.keys(TOPICS);

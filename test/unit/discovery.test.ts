@@ -14,6 +14,7 @@ import {
   buildDiscovery,
   diffDiscovery,
   discoveryConfigFilter,
+  discoveryInputKey,
   homeAssistantStatusTopic,
   ownsDiscoveryConfig,
 } from '../../src/homeassistant/discovery.js';
@@ -677,5 +678,23 @@ describe('ownsDiscoveryConfig', () => {
   it('names Home Assistant’s status topic and the leftover-scan filter', () => {
     expect(homeAssistantStatusTopic('homeassistant')).toBe('homeassistant/status');
     expect(discoveryConfigFilter('homeassistant')).toBe('homeassistant/+/+/+/config');
+  });
+});
+
+describe('discoveryInputKey', () => {
+  it('stays the same for new readings, so discovery is not rebuilt on every update', () => {
+    const a = cp1500();
+    const b = cp1500({ vars: { ...a.vars, 'battery.charge': '42', 'ups.load': '77', 'ups.status': 'OB' } });
+    expect(discoveryInputKey(b)).toBe(discoveryInputKey(a));
+    expect(buildDiscovery(b, ctx)).toEqual(buildDiscovery(a, ctx));
+  });
+
+  it('changes with a new variable, a new command, the description or the device identity', () => {
+    const a = cp1500();
+    const key = discoveryInputKey(a);
+    expect(discoveryInputKey(cp1500({ vars: { ...a.vars, 'ups.temperature': '30' } }))).not.toBe(key);
+    expect(discoveryInputKey(cp1500({ commands: [...a.commands, 'beeper.toggle'] }))).not.toBe(key);
+    expect(discoveryInputKey(cp1500({ description: 'Another name' }))).not.toBe(key);
+    expect(discoveryInputKey(cp1500({ vars: { ...a.vars, 'device.serial': 'OTHER' } }))).not.toBe(key);
   });
 });
