@@ -14,40 +14,48 @@ import { NutArgumentError, NutError, NutProtocolError } from './errors.js';
  * An unterminated quote or a trailing lone backslash is a protocol error.
  */
 export function tokenize(line: string): string[] {
+  // Hot path (every reply line of every poll): slice runs between quotes and escapes instead of growing a
+  // string one character at a time.
   const tokens: string[] = [];
+  const n = line.length;
   let i = 0;
-  while (i < line.length) {
-    if (isBlank(line[i])) {
+  while (i < n) {
+    if (isBlankCode(line.charCodeAt(i))) {
       i++;
       continue;
     }
     let token = '';
+    let runStart = i;
     let inQuotes = false;
-    while (i < line.length) {
-      const c = line[i] as string;
-      if (c === '\\') {
-        const next = line[i + 1];
-        if (next === undefined) throw new NutProtocolError('dangling backslash', line);
-        token += next;
+    while (i < n) {
+      const c = line.charCodeAt(i);
+      if (c === BACKSLASH) {
+        if (i + 1 >= n) throw new NutProtocolError('dangling backslash', line);
+        token += line.slice(runStart, i) + line[i + 1];
         i += 2;
-      } else if (c === '"') {
+        runStart = i;
+      } else if (c === QUOTE) {
+        token += line.slice(runStart, i);
         inQuotes = !inQuotes;
         i++;
-      } else if (!inQuotes && isBlank(c)) {
+        runStart = i;
+      } else if (!inQuotes && isBlankCode(c)) {
         break;
       } else {
-        token += c;
         i++;
       }
     }
     if (inQuotes) throw new NutProtocolError('unterminated quoted string', line);
-    tokens.push(token);
+    tokens.push(token + line.slice(runStart, i));
   }
   return tokens;
 }
 
-function isBlank(c: string | undefined): boolean {
-  return c === ' ' || c === '\t';
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+
+function isBlankCode(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -101,8 +109,8 @@ export function buildRequest(
 
 /** The request as it may appear in logs and error messages: no LF, and never a password. */
 export function maskRequest(line: string): string {
-  const text = line.replace(/\n$/, '');
-  return /^PASSWORD\b/.test(text) ? 'PASSWORD ***' : text;
+  if (line.startsWith('PASSWORD')) return /^PASSWORD\b/.test(line) ? 'PASSWORD ***' : line.replace(/\n$/, '');
+  return line.endsWith('\n') ? line.slice(0, -1) : line;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -252,10 +260,22 @@ export function listReply(
   const begin = ['BEGIN', 'LIST', kind, ...args];
   const end = ['END', 'LIST', kind, ...args];
   const itemPrefix = [kind, ...args];
+  // Names travel unquoted and never hold blanks or quotes (buildRequest refuses them), so this text is exact.
+  const itemPrefixText = `${itemPrefix.join(' ')} `;
   const items: string[][] = [];
   let started = false;
   return {
     read(line) {
+      // Item lines are most of a reply: skip re-tokenizing their known, plain prefix (`VAR ups1 `).
+      if (started && line.startsWith(itemPrefixText)) {
+        const rest = tokenize(line.slice(itemPrefixText.length));
+        if (rest.length === itemWords) {
+          if (items.length >= maxItems)
+            throw new NutProtocolError(`LIST ${kind} has more than ${maxItems} items`);
+          items.push(rest);
+          return MORE;
+        }
+      }
       const tokens = tokenize(line);
       if (!started) {
         const err = parseErr(tokens, line);
