@@ -54,6 +54,19 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Should this script die without its orderly stop, take its children along. */
+function killOnExit(child: ResultPromise): void {
+  process.once('exit', () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 const now = () => new Date().toISOString().slice(11, 23);
 const say = (who: string, text: string) => console.log(`${now()}  ${who.padEnd(6)} ${text}`);
 
@@ -77,7 +90,15 @@ async function startBroker(dir: string): Promise<{ url: string; process: ResultP
     conf,
     `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nlog_dest none\n`,
   );
-  const broker = execa('mosquitto', ['-c', conf], { reject: false, stdin: 'ignore' });
+  // Own process group, no execa cleanup: Ctrl-C must reach only this script, which stops the agent first (so it
+  // can still publish `offline`) and the broker last.
+  const broker = execa('mosquitto', ['-c', conf], {
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+    cleanup: false,
+  });
+  killOnExit(broker);
   const url = `mqtt://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -167,7 +188,10 @@ async function main(): Promise<void> {
     stdin: 'ignore',
     stderr: 'inherit',
     forceKillAfterDelay: 15_000,
+    detached: true,
+    cleanup: false,
   });
+  killOnExit(agent);
   const viewer = watchMqtt(brokerUrl);
 
   let driverPid: number | undefined;
