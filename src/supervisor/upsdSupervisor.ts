@@ -24,8 +24,19 @@ export interface UpsdSupervisorDeps {
 
 const RESTART_BACKOFF_INITIAL_MS = 1000;
 const RESTART_BACKOFF_MAX_MS = 30_000;
+
+/**
+ * Wait before restarting upsd after its `crashesInARow`-th quick exit. A upsd that had been running is restarted at
+ * once: every second of waiting is a second of port 3493 gone for other NUT clients. Only a upsd that keeps dying
+ * right after its start (port taken, bad config) backs off: 1 s, 2 s, 4 s … up to 30 s.
+ */
+export function upsdRestartDelay(crashesInARow: number): number {
+  if (crashesInARow <= 1) return 0;
+  return Math.min(RESTART_BACKOFF_INITIAL_MS * 2 ** (crashesInARow - 2), RESTART_BACKOFF_MAX_MS);
+}
+
 /** upsd that ran this long is considered healthy again; its next crash starts the backoff over. */
-const STABLE_AFTER_MS = 60_000;
+const STABLE_AFTER_MS = 10_000;
 const LISTEN_TIMEOUT_MS = 15_000;
 const COMMANDS_REFRESH_MS = 300_000;
 
@@ -121,7 +132,7 @@ export class UpsdSupervisor {
       if (exit.expected || this.stopped || this.process !== upsd) return;
       const detail = exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`);
       this.crashes = Date.now() - this.startedAt > STABLE_AFTER_MS ? 1 : this.crashes + 1;
-      const delay = Math.min(RESTART_BACKOFF_INITIAL_MS * 2 ** (this.crashes - 1), RESTART_BACKOFF_MAX_MS);
+      const delay = upsdRestartDelay(this.crashes);
       this.log.error(
         { childPid, code: exit.code, signal: exit.signal },
         `upsd exited (${detail}); restarting in ${delay} ms`,

@@ -1,6 +1,7 @@
 // Recovery policy against real drivers: a driver that cannot start (backoff, then the circuit breaker), and a
 // serial driver that stays alive while its UPS stops answering (blazer_ser on a simulated Megatec/Q1 UPS).
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +80,32 @@ describe('upsd that stops answering', () => {
     expect(await lab.waitForStatus('a', (s) => s === 'OL')).toBe('OL');
     // A hung upsd is not the drivers' fault: their restarts do not count against the circuit breaker.
     expect(agent.eventsOf('recovery-failed', undefined, since)).toEqual([]);
+  });
+});
+
+describe('upsd that cannot start', () => {
+  it('backs off while its port is taken (no restart storm), and comes up once the port is free', async () => {
+    const lab = await createNutLab({ upses: [{ name: 'a' }] });
+    // Something else holds upsd's port: upsd exits at once ("no listening interface available").
+    // It hangs up on whoever connects (the agent's client, until upsd owns the port).
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(lab.port, '127.0.0.1', resolve));
+    const agent = await labWithAgent(lab, {});
+    await sleep(4000);
+    const exits = agent.eventsOf('upsd-exited');
+    // Immediate retry, then 1 s, 2 s, … : a handful of attempts in 4 s, not hundreds.
+    expect(exits.length).toBeGreaterThanOrEqual(2);
+    expect(exits.length).toBeLessThanOrEqual(5);
+    expect(exits.every((e) => e.code === 1 && !e.expected)).toBe(true);
+
+    const since = agent.mark();
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await agent.waitForEvent('upsd-restarted', undefined, { since, timeoutMs: 30_000 });
+    expect(await lab.waitForStatus('a', (s) => s === 'OL', 30_000)).toBe('OL');
+    await agent.waitForEvent('state-changed', (e) => e.ups === 'a' && e.to === 'ok', {
+      since,
+      timeoutMs: 30_000,
+    });
   });
 });
 

@@ -1,0 +1,501 @@
+// The soak itself: a private Mosquitto, an isolated NUT config with N dummy-ups UPSes (plus one blazer_ser UPS on
+// the Q1 simulator), the agent as a subprocess that starts upsd and the drivers itself, and an outside MQTT client.
+// Faults are injected one at a time: each waits until everything is healthy again, then a random pause, then the
+// fault; its recovery is timed until the outside world sees fresh data (MQTT availability `online` again and upsd
+// serving a real status), capped per fault. See bench/soak.ts for the command line.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
+import { retainedOn } from '../../test/fixtures/mqttObserver.js';
+import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
+import { type Q1Simulator, startQ1Simulator } from '../../test/fixtures/q1Simulator.js';
+import { type AgentExit, AgentProcess } from './agentProcess.js';
+import { Cleanup } from './cleanup.js';
+import { type ActiveFault, type FaultContext, type FaultKind, inject } from './faults.js';
+import { type LogSummary, summarizeLog } from './logSummary.js';
+import { MqttWatch } from './observer.js';
+import { Rng } from './prng.js';
+import {
+  fdCount,
+  killLabPids,
+  type LabProc,
+  labProcesses,
+  type NutPids,
+  nutPids,
+  rssKb,
+  signalLabPid,
+  sleep,
+} from './procs.js';
+import { type PlannedFault, planFaults } from './schedule.js';
+import { UpsdWatch } from './upsdWatch.js';
+
+export const BASE_TOPIC = 'nut';
+export const Q1_UPS = 'q1';
+const POLL_MS = 100;
+
+export interface SoakOptions {
+  /** dummy-ups UPSes (ups1…upsN). */
+  upses: number;
+  /** Also one blazer_ser UPS on the Q1 simulator (needed for the stale fault). */
+  q1: boolean;
+  faults: number;
+  seed: number;
+  kinds: readonly FaultKind[];
+  /** A fault not recovered within this long counts as not recovered. */
+  capMs: number;
+  /** Random pause before each fault, once everything is healthy again. */
+  gapMs: readonly [number, number];
+  /** How long to wait for everything to be healthy before a fault (and at start, at the end). */
+  settleTimeoutMs: number;
+  /** Extra agent environment (timings, breaker). */
+  agentEnv: Record<string, string>;
+  /** The agent's COMMAND_COOLDOWN: a restart command waits this long after the previous one on the same UPS. */
+  commandCooldownMs: number;
+  /** Run the agent from src/ through tsx instead of dist/. */
+  agentFromSource: boolean;
+  /** Agent log and schedule go here (kept). */
+  outDir: string;
+  log: (line: string) => void;
+}
+
+export interface WrongRestart {
+  ups: string;
+  before?: number;
+  after?: number;
+  /** `recovering` events the agent published for that UPS meanwhile (why it restarted it). */
+  reasons: string[];
+}
+
+export interface FaultRecord extends PlannedFault {
+  detail: string;
+  injectedAt: number;
+  /** Injection to fresh data, when recovered within the cap. */
+  recoveredMs?: number;
+  /** Injection to the first `offline` of a concerned UPS on MQTT (the agent noticed); not for a broker restart. */
+  noticedMs?: number;
+  error?: string;
+  /** `reason` and `duration_ms` of the agent's `recovered` events for the target UPS(es) in this fault's window. */
+  agentReasons: string[];
+  agentDurationsMs: number[];
+  /** `recovery-failed` events (failed attempts) for the target UPS(es). */
+  failedAttempts: number;
+  wrongRestarts: WrongRestart[];
+  /** Set when the lab was not all healthy before this fault (it was injected anyway). */
+  unsettled?: string;
+}
+
+export interface SoakResult {
+  options: SoakOptions;
+  upses: string[];
+  startedAt: number;
+  setupMs: number;
+  endedAt: number;
+  faults: FaultRecord[];
+  /** Exits of the agent that nobody asked for (must be none). */
+  agentExits: AgentExit[];
+  agentPid: number;
+  /** Retained state (or availability) that disagrees with upsd at the end. */
+  disagreements: string[];
+  /** Still unhealthy after the last fault (settle timeout). */
+  finalUnsettled?: string;
+  /** NUT processes of the lab still alive right after the agent exited on SIGTERM. */
+  leaked: LabProc[];
+  fds: { start?: number; beforeLast?: number; end?: number };
+  rssKb: { start?: number; end?: number };
+  agentStop?: { code?: number; signal?: string; forced: boolean; ms: number };
+  log: LogSummary;
+  logFile: string;
+  observer: { messages: number; reconnects: number };
+  aborted: boolean;
+}
+
+export class Soak {
+  readonly cleanup: Cleanup;
+  private aborted = false;
+  private readonly o: SoakOptions;
+
+  constructor(options: SoakOptions) {
+    this.o = options;
+    this.cleanup = new Cleanup(30_000, (line) => options.log(line));
+  }
+
+  /** Stops the fault loop at the next opportunity (Ctrl-C); the caller then runs `cleanup`. */
+  abort(): void {
+    this.aborted = true;
+  }
+
+  async run(): Promise<SoakResult> {
+    try {
+      return await this.runInner();
+    } finally {
+      await this.cleanup.run();
+    }
+  }
+
+  private async runInner(): Promise<SoakResult> {
+    const o = this.o;
+    const startedAt = Date.now();
+    await mkdir(o.outDir, { recursive: true });
+
+    // --- setup ------------------------------------------------------------------------------------------------
+    const broker: Broker = await startMosquitto();
+    this.cleanup.add('broker', () => broker.stop());
+    let sim: Q1Simulator | undefined;
+    if (o.q1) {
+      const simDir = await mkdtemp(join(tmpdir(), 'soak-q1-'));
+      this.cleanup.add('Q1 simulator dir', () => rm(simDir, { recursive: true, force: true }));
+      const s = await startQ1Simulator(simDir);
+      sim = s;
+      this.cleanup.add('Q1 simulator', () => s.stop());
+    }
+    const dummies = Array.from({ length: o.upses }, (_, i) => `ups${i + 1}`);
+    const labUpses: LabUps[] = dummies.map((name) => ({ name }));
+    if (sim) labUpses.push({ name: Q1_UPS, driver: 'blazer_ser', port: sim.ttyPath });
+    const lab: NutLab = await createNutLab({ upses: labUpses });
+    this.cleanup.add('NUT lab', () => lab.stop());
+    const upses = labUpses.map((u) => u.name);
+    const watch = await MqttWatch.connect(broker.url, BASE_TOPIC);
+    this.cleanup.add('MQTT observer', () => watch.stop());
+    const upsd = new UpsdWatch(lab.port);
+    this.cleanup.add('upsd client', () => upsd.close());
+
+    const logFile = join(o.outDir, 'agent.log');
+    const agent = AgentProcess.start({
+      env: {
+        ...lab.env,
+        NUT_USER: 'root',
+        MQTT_URL: broker.url,
+        MQTT_BASE_TOPIC: BASE_TOPIC,
+        LOG_LEVEL: 'info',
+        COMMAND_COOLDOWN: String(o.commandCooldownMs),
+        ...o.agentEnv,
+      },
+      logFile,
+      fromSource: o.agentFromSource,
+    });
+    this.cleanup.add('agent and leftovers', async () => {
+      if (agent.running) await agent.stop(15_000);
+      const left = labProcesses(lab.confPath).map((p) => p.pid);
+      if (left.length > 0) await killLabPids(left, lab.confPath);
+    });
+    const agentExits: AgentExit[] = [];
+    void agent.exited.then((exit) => {
+      if (!exit.expected) {
+        agentExits.push(exit);
+        o.log(`!! the agent exited unexpectedly (code ${exit.code}, signal ${exit.signal}); log tail:`);
+        o.log(agent.logTail());
+      }
+    });
+    o.log(`agent pid ${agent.pid} (node ${agent.argv.join(' ')}), log ${logFile}`);
+    o.log(`lab ${lab.dir}: upsd 127.0.0.1:${lab.port}, UPSes ${upses.join(', ')}; broker ${broker.url}`);
+
+    const ctx: FaultContext = {
+      confPath: lab.confPath,
+      agentPid: agent.pid,
+      base: BASE_TOPIC,
+      allUpses: upses,
+      broker,
+      watch,
+      ...(sim ? { sim, q1Ups: Q1_UPS } : {}),
+      capMs: o.capMs,
+    };
+    const settle = (timeoutMs: number) => this.settle(ctx, upsd, agent, sim, timeoutMs);
+
+    const startIssue = await settle(Math.max(o.settleTimeoutMs, 90_000));
+    if (startIssue !== undefined) {
+      throw new Error(`the lab did not come up healthy: ${startIssue}\nagent log tail:\n${agent.logTail()}`);
+    }
+    const setupMs = Date.now() - startedAt;
+    o.log(`setup done in ${(setupMs / 1000).toFixed(1)} s: every UPS online on MQTT and served by upsd`);
+
+    // --- the faults ---------------------------------------------------------------------------------------------
+    const plan = planFaults({
+      rng: new Rng(o.seed),
+      count: o.faults,
+      kinds: o.kinds,
+      upses,
+      ...(sim ? { q1Ups: Q1_UPS } : {}),
+      gapMs: o.gapMs,
+    });
+    const records: FaultRecord[] = [];
+    const fds: SoakResult['fds'] = {};
+    const rss: SoakResult['rssKb'] = {};
+    const lastCommandDone = new Map<string, number>();
+    let previous: { record: FaultRecord; fault: ActiveFault | undefined; pids: NutPids } | undefined;
+
+    for (const planned of plan) {
+      if (this.aborted || agent.exit) break;
+      const unsettled = planned.n === 1 ? undefined : await settle(o.settleTimeoutMs);
+      if (unsettled !== undefined) o.log(`   (not all healthy before fault ${planned.n}: ${unsettled})`);
+      await sleep(planned.gapMs);
+      if (planned.kind === 'restart-cmd' && planned.ups !== undefined) {
+        // The agent refuses a second commanded restart of a UPS within COMMAND_COOLDOWN: respect it.
+        const ready = (lastCommandDone.get(planned.ups) ?? 0) + o.commandCooldownMs + 500;
+        if (Date.now() < ready) await sleep(ready - Date.now());
+      }
+      if (this.aborted || agent.exit) break;
+
+      const pids = nutPids(lab.confPath, agent.pid);
+      if (previous) this.closeWindow(previous, pids, watch, Date.now());
+      if (planned.n === 1) {
+        fds.start = fdCount(agent.pid);
+        rss.start = rssKb(agent.pid);
+      }
+      if (planned.n === plan.length) fds.beforeLast = fdCount(agent.pid);
+
+      const record: FaultRecord = {
+        ...planned,
+        detail: '',
+        injectedAt: Date.now(),
+        agentReasons: [],
+        agentDurationsMs: [],
+        failedAttempts: 0,
+        wrongRestarts: [],
+        ...(unsettled === undefined ? {} : { unsettled }),
+      };
+      records.push(record);
+      let fault: ActiveFault | undefined;
+      try {
+        fault = await inject(planned.kind, planned.ups, ctx, `soak-${planned.n}`);
+        record.detail = fault.detail;
+        record.injectedAt = fault.injectedAt;
+        const outcome = await this.waitRecovered(fault, upsd, watch, agent);
+        if ('recoveredAt' in outcome) record.recoveredMs = outcome.recoveredAt - fault.injectedAt;
+        else {
+          record.error = outcome.error;
+          fault.abandon();
+        }
+        if (planned.kind === 'restart-cmd' && planned.ups !== undefined) {
+          const response = watch.responses.get(`soak-${planned.n}`);
+          lastCommandDone.set(planned.ups, response?.t ?? Date.now());
+        }
+      } catch (error) {
+        record.error = `injection failed: ${(error as Error).message}`;
+        fault?.abandon();
+      }
+      o.log(progressLine(record, plan.length));
+      previous = { record, fault, pids };
+    }
+
+    // --- the end: healthy again? retained state, fds, RSS; then SIGTERM and leftovers ------------------------------
+    const finalUnsettled = agent.exit ? 'the agent exited' : await settle(o.settleTimeoutMs);
+    if (finalUnsettled !== undefined) o.log(`   (not all healthy at the end: ${finalUnsettled})`);
+    if (previous) this.closeWindow(previous, nutPids(lab.confPath, agent.pid), watch, Date.now());
+
+    const disagreements = agent.exit
+      ? ['the agent is not running']
+      : await this.compareRetained(broker, upsd, upses);
+    fds.end = fdCount(agent.pid);
+    rss.end = rssKb(agent.pid);
+
+    let agentStop: SoakResult['agentStop'];
+    let leaked: LabProc[] = [];
+    if (!agent.exit) {
+      const t0 = Date.now();
+      const { exit, forced } = await agent.stop(30_000);
+      agentStop = { code: exit.code, signal: exit.signal, forced, ms: Date.now() - t0 };
+    }
+    leaked = labProcesses(lab.confPath);
+    if (leaked.length > 0)
+      await killLabPids(
+        leaked.map((p) => p.pid),
+        lab.confPath,
+      );
+
+    return {
+      options: o,
+      upses,
+      startedAt,
+      setupMs,
+      endedAt: Date.now(),
+      faults: records,
+      agentExits,
+      agentPid: agent.pid,
+      disagreements,
+      ...(finalUnsettled === undefined ? {} : { finalUnsettled }),
+      leaked,
+      fds,
+      rssKb: rss,
+      ...(agentStop ? { agentStop } : {}),
+      log: summarizeLog(logFile),
+      logFile,
+      observer: { messages: watch.messages, reconnects: watch.connects.length - 1 },
+      aborted: this.aborted,
+    };
+  }
+
+  /**
+   * Waits until every UPS the fault concerns has fresh data again as seen from outside: an `online` availability
+   * after the fault (after an `offline`, for faults the agent must notice) and upsd answering a real status. The
+   * recovery time is the later of the two, from injection. Bounded by the cap.
+   */
+  private async waitRecovered(
+    fault: ActiveFault,
+    upsd: UpsdWatch,
+    watch: MqttWatch,
+    agent: AgentProcess,
+  ): Promise<{ recoveredAt: number } | { error: string }> {
+    const deadline = fault.injectedAt + this.o.capMs;
+    upsd.reset();
+    for (;;) {
+      if (agent.exit) return { error: 'the agent exited' };
+      const check = fault.check?.();
+      if (check?.error) return { error: check.error };
+      const real = await upsd.poll(fault.mustRecover);
+      const since = fault.onlineSince();
+      if (since !== undefined && (check === undefined || check.done)) {
+        const at = fault.mustRecover.map((ups) => {
+          const online = watch.onlineAt(ups, since, fault.afterOffline);
+          const realSince = real.get(ups);
+          return online !== undefined && realSince !== undefined ? Math.max(online, realSince) : undefined;
+        });
+        if (at.every((t) => t !== undefined)) return { recoveredAt: Math.max(...(at as number[])) };
+      }
+      if (Date.now() >= deadline) {
+        const waiting = fault.mustRecover
+          .map((ups) => {
+            const online = since === undefined ? undefined : watch.onlineAt(ups, since, fault.afterOffline);
+            return `${ups}: availability ${online ? 'online' : `not online again (last ${watch.latestAvailability(ups)})`}, upsd ${real.get(ups) ? 'real' : 'not real'}`;
+          })
+          .join('; ');
+        const pending = check && !check.done ? '; no command response yet' : '';
+        return { error: `not recovered within ${this.o.capMs / 1000} s (${waiting}${pending})` };
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * Healthy means: every UPS `online` with supervisor state ok on MQTT, the agent's bridge `online`, one driver per
+   * UPS and one upsd, none stopped, and upsd serving a real status for every UPS. Returns what is still wrong after
+   * `timeoutMs`, or undefined.
+   */
+  private async settle(
+    ctx: FaultContext,
+    upsd: UpsdWatch,
+    agent: AgentProcess,
+    sim: Q1Simulator | undefined,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (agent.exit) return 'the agent exited';
+      const issues: string[] = [];
+      if (ctx.watch.bridgeState.at(-1)?.value !== 'online') issues.push('bridge state not online');
+      for (const ups of ctx.allUpses) {
+        const availability = ctx.watch.latestAvailability(ups);
+        if (availability !== 'online') issues.push(`${ups} availability ${availability ?? '(none)'}`);
+        const state = ctx.watch.states.get(ups)?.value.supervisor?.state;
+        if (state !== 'ok') issues.push(`${ups} supervisor state ${state ?? '(none)'}`);
+      }
+      const pids = nutPids(ctx.confPath, agent.pid);
+      for (const ups of ctx.allUpses) {
+        const n = pids.drivers.get(ups)?.length ?? 0;
+        if (n !== 1) issues.push(`${ups} has ${n} driver processes`);
+      }
+      if (pids.upsd.length !== 1) issues.push(`${pids.upsd.length} upsd processes`);
+      for (const p of pids.stopped) issues.push(`pid ${p.pid} (${p.argv.join(' ')}) is stopped`);
+      if (issues.length === 0) {
+        const answers = await upsd.statuses(ctx.allUpses);
+        for (const [ups, a] of answers) if (!a.ok) issues.push(`upsd ${ups}: ${a.error}`);
+      }
+      if (issues.length === 0) return undefined;
+      if (Date.now() >= deadline) {
+        // Leave nothing of a fault behind for the next one: a stopped process is continued, the Q1 UPS answers.
+        for (const p of pids.stopped) signalLabPid(p.pid, ctx.confPath, 'SIGCONT');
+        sim?.setMuted(false);
+        return issues.join('; ');
+      }
+      await sleep(250);
+    }
+  }
+
+  /** Ends a fault's window (at the next injection or the end): whose driver pid changed, what the agent said. */
+  private closeWindow(
+    prev: { record: FaultRecord; fault: ActiveFault | undefined; pids: NutPids },
+    now: NutPids,
+    watch: MqttWatch,
+    until: number,
+  ): void {
+    const { record, fault, pids } = prev;
+    const targets = fault?.mustRecover ?? (record.ups ? [record.ups] : []);
+    if (fault?.afterOffline) {
+      const offline = targets.flatMap((ups) => {
+        const m = watch.availability.get(ups)?.find((a) => a.t >= record.injectedAt && a.value === 'offline');
+        return m && m.t <= until ? [m.t] : [];
+      });
+      if (offline.length) record.noticedMs = Math.min(...offline) - record.injectedAt;
+    }
+    for (const ups of targets) {
+      for (const e of watch.eventsOf(ups, 'recovered', record.injectedAt, until)) {
+        record.agentReasons.push(String(e.json.reason));
+        if (typeof e.json.duration_ms === 'number') record.agentDurationsMs.push(e.json.duration_ms);
+      }
+      record.failedAttempts += watch.eventsOf(ups, 'recovery-failed', record.injectedAt, until).length;
+    }
+    const mayRestart = fault?.mayRestart ?? 'target';
+    for (const ups of new Set([...pids.drivers.keys(), ...now.drivers.keys()])) {
+      if (record.wrongRestarts.some((w) => w.ups === ups)) continue;
+      const before = pids.drivers.get(ups)?.[0];
+      const after = now.drivers.get(ups)?.[0];
+      if (before === after) continue;
+      if (mayRestart === 'all' || (mayRestart === 'target' && ups === record.ups)) continue;
+      record.wrongRestarts.push({
+        ups,
+        ...(before === undefined ? {} : { before }),
+        ...(after === undefined ? {} : { after }),
+        reasons: watch
+          .eventsOf(ups, 'recovering', record.injectedAt, until)
+          .map((e) => String(e.json.reason)),
+      });
+    }
+    for (const w of record.wrongRestarts)
+      this.o.log(
+        `   !! after fault #${record.n} (${record.kind} ${record.ups ?? '*'}): driver of ${w.ups} changed pid ${w.before ?? '-'} → ${w.after ?? '-'} (agent's reasons: ${w.reasons.join(', ') || 'none published'})`,
+      );
+  }
+
+  /** Every retained `<base>/<ups>` state's `ups.status` against upsd's, and every availability `online`. */
+  private async compareRetained(
+    broker: Broker,
+    upsd: UpsdWatch,
+    upses: readonly string[],
+  ): Promise<string[]> {
+    const retained = await retainedOn(broker, [`${BASE_TOPIC}/#`]);
+    const answers = await upsd.statuses(upses);
+    const out: string[] = [];
+    for (const ups of upses) {
+      const a = answers.get(ups);
+      const upsdStatus = a?.ok ? a.status : `(${a?.error})`;
+      const raw = retained.get(`${BASE_TOPIC}/${ups}`);
+      let status: unknown;
+      try {
+        status = raw === undefined ? undefined : (JSON.parse(raw) as Record<string, unknown>)['ups.status'];
+      } catch {
+        status = '(not JSON)';
+      }
+      if (status !== upsdStatus)
+        out.push(`${ups}: retained ups.status ${JSON.stringify(status)}, upsd ${JSON.stringify(upsdStatus)}`);
+      const availability = retained.get(`${BASE_TOPIC}/${ups}/availability`);
+      if (availability !== 'online')
+        out.push(`${ups}: retained availability ${JSON.stringify(availability)}`);
+    }
+    return out;
+  }
+}
+
+function progressLine(r: FaultRecord, total: number): string {
+  const width = String(total).length;
+  const what = `${r.kind.padEnd(14)} ${(r.ups ?? '*').padEnd(6)}`;
+  const outcome =
+    r.recoveredMs !== undefined
+      ? `fresh after ${(r.recoveredMs / 1000).toFixed(2).padStart(6)} s`
+      : `FAILED: ${r.error}`;
+  return `#${String(r.n).padStart(width)} ${what} ${outcome}  (${r.detail})`;
+}
+
+/** A temp folder for a run's agent log and schedule. */
+export function defaultOutDir(): string {
+  return join(tmpdir(), 'nut-mqtt-bench', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}
