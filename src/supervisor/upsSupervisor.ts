@@ -76,6 +76,8 @@ export class UpsSupervisor {
   private status: string | undefined;
   /** When the driver's feed last set or deleted each variable: such values are newer than a poll sent earlier. */
   private readonly feedAt = new Map<string, number>();
+  /** The driver's own stale flag (DATASTALE until DATAOK) on the current probe connection. */
+  private driverStale = false;
   private lastFreshAt: number | undefined;
   private restarts = 0;
   private lastRestartAt: number | undefined;
@@ -160,8 +162,11 @@ export class UpsSupervisor {
     for (const name of superseded) this.feedAt.delete(name);
     this.replaceVars(vars);
     if (status !== undefined && status !== 'WAIT') {
-      this.lastFreshAt = this.now();
       if (!statusFromFeed) this.noteStatus(status, 'upsd');
+      // upsd serves a driver's last values until its MAXAGE runs out: while the driver itself says its data is
+      // stale, a poll's answer is not fresh data (it would clear the grace period and restart it a poll later).
+      if (this.driverStale) return;
+      this.lastFreshAt = this.now();
       this.dispatch({ type: 'fresh' });
     }
   }
@@ -323,6 +328,7 @@ export class UpsSupervisor {
   /** One persistent probe connection per driver process, for that process's whole life (NUT 2.8.0 leak). */
   private attachProbe(driver: ManagedProcess): void {
     const { setup, ups, timings, bus } = this.deps;
+    this.driverStale = false;
     const probe = new DriverProbe({
       setup,
       ups,
@@ -351,11 +357,13 @@ export class UpsSupervisor {
         this.emitUpdated();
       },
       onStale: () => {
+        this.driverStale = true;
         this.log.warn('driver flags its data stale');
         bus.emit('stale', { ups: this.name, source: 'driver', at: this.now() });
         this.dispatch({ type: 'stale', source: 'driver' });
       },
       onFresh: () => {
+        this.driverStale = false;
         this.lastFreshAt = this.now();
         this.dispatch({ type: 'fresh' });
       },
