@@ -7,8 +7,9 @@
  * connection: after that we no longer know which reply belongs to which request.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
+import { connectSocket } from './connectSocket.js';
 import { NutClientError, NutConnectionError, NutProtocolError, NutTimeoutError } from './errors.js';
 import {
   buildRequest,
@@ -217,40 +218,27 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     });
   }
 
-  private open(): Promise<void> {
+  private async open(): Promise<void> {
     const { host, port, connectTimeoutMs } = this.opts;
-    return new Promise<void>((resolve, reject) => {
-      const socket = net.createConnection({ host, port });
-      this.connectingSocket = socket;
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => {
-        socket.destroy(new NutConnectionError('ETIMEDOUT', `connect to upsd ${host}:${port} timed out`));
-      }, connectTimeoutMs);
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        this.connectingSocket = undefined;
-        socket.destroy();
-        reject(
-          err instanceof NutClientError
-            ? err
-            : new NutConnectionError(
-                err.code ?? 'ECONNECT',
-                `connect to upsd ${host}:${port}: ${err.message}`,
-                {
-                  cause: err,
-                },
-              ),
-        );
-      };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        this.connectingSocket = undefined;
-        socket.off('error', onError);
-        this.attach(socket);
-        resolve();
-      });
+    const socket = await connectSocket({
+      target: { host, port, noDelay: true },
+      timeoutMs: connectTimeoutMs,
+      timeoutError: () => new NutConnectionError('ETIMEDOUT', `connect to upsd ${host}:${port} timed out`),
+      wrapError: (err) =>
+        err instanceof NutClientError
+          ? err
+          : new NutConnectionError(
+              err.code ?? 'ECONNECT',
+              `connect to upsd ${host}:${port}: ${err.message}`,
+              {
+                cause: err,
+              },
+            ),
+      track: (s) => {
+        this.connectingSocket = s;
+      },
     });
+    this.attach(socket);
   }
 
   private attach(socket: net.Socket): void {

@@ -7,9 +7,10 @@
  * abort ("bit out of range 0 - FD_SETSIZE on fd_set"). So close() only when the driver process is gone.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { connectSocket } from './connectSocket.js';
 import { DriverSocketError } from './errors.js';
 import { LineSplitter, parseDriverLine } from './protocol.js';
 
@@ -116,35 +117,21 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
       return Promise.reject(new DriverSocketError('EISCONN', `already connected to ${this.path}`));
     }
     this.resetState();
-    return new Promise<void>((resolve, reject) => {
-      const socket = net.createConnection({ path: this.path });
-      this.connectingSocket = socket;
-      const timer = setTimeout(() => {
-        socket.destroy(
-          new DriverSocketError('TIMEOUT', `connect to ${this.path} timed out after ${timeoutMs} ms`),
-        );
-      }, timeoutMs);
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        this.connectingSocket = undefined;
-        socket.destroy();
-        reject(
-          err instanceof DriverSocketError
-            ? err
-            : new DriverSocketError(err.code ?? 'ECONNECT', `connect to ${this.path}: ${err.message}`, {
-                cause: err,
-              }),
-        );
-      };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        this.connectingSocket = undefined;
-        socket.off('error', onError);
-        this.attach(socket);
-        resolve();
-      });
-    });
+    return connectSocket({
+      target: { path: this.path },
+      timeoutMs,
+      timeoutError: () =>
+        new DriverSocketError('TIMEOUT', `connect to ${this.path} timed out after ${timeoutMs} ms`),
+      wrapError: (err) =>
+        err instanceof DriverSocketError
+          ? err
+          : new DriverSocketError(err.code ?? 'ECONNECT', `connect to ${this.path}: ${err.message}`, {
+              cause: err,
+            }),
+      track: (socket) => {
+        this.connectingSocket = socket;
+      },
+    }).then((socket) => this.attach(socket));
   }
 
   /**
