@@ -157,6 +157,9 @@ export class UpsSupervisor {
       return;
     }
     const status = result.vars.get('ups.status');
+    // WAIT: upsd has no data from the driver yet (it is still waiting for its dump); what the driver's own feed
+    // already told us is better than an empty answer.
+    if (status === 'WAIT') return;
     const statusFromFeed = (this.feedAt.get('ups.status') ?? 0) > sentAt;
     const { vars, superseded } = mergePolledVars(result.vars, this.vars, this.feedAt, sentAt);
     for (const name of superseded) this.feedAt.delete(name);
