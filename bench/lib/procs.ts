@@ -37,7 +37,8 @@ function readStat(pid: number | 'self'): Stat | undefined {
   }
 }
 
-function readNulList(file: string): string[] | undefined {
+/** A NUL-separated /proc file (cmdline, environ) as a list; undefined when the process is gone. */
+export function readNulList(file: string): string[] | undefined {
   try {
     return readFileSync(file, 'utf8')
       .split('\0')

@@ -3,6 +3,7 @@
 // another NUT on this machine is never touched.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readNulList } from '../lib/procs.js';
 
 export interface LabProc {
   pid: number;
@@ -12,16 +13,6 @@ export interface LabProc {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function nulList(file: string): string[] | undefined {
-  try {
-    return readFileSync(file, 'utf8')
-      .split('\0')
-      .filter((s) => s !== '');
-  } catch {
-    return undefined;
-  }
-}
 
 export function procState(pid: number): string | undefined {
   try {
@@ -39,7 +30,7 @@ export function isAlive(pid: number): boolean {
 }
 
 export function hasConfPath(pid: number, confPath: string): boolean {
-  return nulList(`/proc/${pid}/environ`)?.includes(`NUT_CONFPATH=${confPath}`) ?? false;
+  return readNulList(`/proc/${pid}/environ`)?.includes(`NUT_CONFPATH=${confPath}`) ?? false;
 }
 
 /** Every live process (not a zombie) whose environment has NUT_CONFPATH=<confPath>, except `exclude`. */
@@ -51,7 +42,7 @@ export function labProcesses(confPath: string, exclude: readonly number[] = []):
     if (exclude.includes(pid) || pid === process.pid) continue;
     if (!hasConfPath(pid, confPath)) continue;
     const state = procState(pid);
-    const argv = nulList(`/proc/${pid}/cmdline`);
+    const argv = readNulList(`/proc/${pid}/cmdline`);
     if (state === undefined || state === 'Z' || state === 'X' || !argv) continue;
     out.push({ pid, argv, state });
   }

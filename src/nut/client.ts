@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { connectSocket } from './connectSocket.js';
+import { connectSocket, watchSocket } from './connectSocket.js';
 import { NutClientError, NutConnectionError, NutProtocolError, NutTimeoutError } from './errors.js';
 import {
   buildRequest,
@@ -244,23 +244,22 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   private attach(socket: net.Socket): void {
     this.socket = socket;
     this.splitter = this.newSplitter();
-    let lastError: NodeJS.ErrnoException | undefined;
-    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
-    socket.on('error', (err) => {
-      lastError = err;
-    });
-    socket.on('close', () => {
-      const err = lastError
-        ? new NutConnectionError(
-            lastError.code ?? 'ECONNRESET',
-            `upsd connection lost: ${lastError.message}`,
-            {
-              cause: lastError,
-            },
-          )
-        : new NutConnectionError('EOF', 'upsd closed the connection');
-      this.drop(socket, err);
-    });
+    watchSocket(
+      socket,
+      (chunk) => this.onData(socket, chunk),
+      (lastError) => {
+        const err = lastError
+          ? new NutConnectionError(
+              lastError.code ?? 'ECONNRESET',
+              `upsd connection lost: ${lastError.message}`,
+              {
+                cause: lastError,
+              },
+            )
+          : new NutConnectionError('EOF', 'upsd closed the connection');
+        this.drop(socket, err);
+      },
+    );
     this.armKeepAlive();
     this.log?.debug({ host: this.opts.host, port: this.opts.port }, 'nut: connected to upsd');
     this.emit('connect');

@@ -41,3 +41,20 @@ export function connectSocket({
     });
   });
 }
+
+/**
+ * Feeds a connected socket's data to `onData` and reports its end once, with the last socket error (if any) that
+ * preceded the close: the one place that turns "reset" and "EOF" into the owner's typed error.
+ */
+export function watchSocket(
+  socket: net.Socket,
+  onData: (chunk: Buffer) => void,
+  onClose: (lastError: NodeJS.ErrnoException | undefined) => void,
+): void {
+  let lastError: NodeJS.ErrnoException | undefined;
+  socket.on('data', onData);
+  socket.on('error', (error) => {
+    lastError = error;
+  });
+  socket.on('close', () => onClose(lastError));
+}

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { connectSocket } from './connectSocket.js';
+import { connectSocket, watchSocket } from './connectSocket.js';
 import { DriverSocketError } from './errors.js';
 import { LineSplitter, parseDriverLine } from './protocol.js';
 
@@ -184,23 +184,22 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
   private attach(socket: net.Socket): void {
     this.socket = socket;
     this.splitter = this.newSplitter();
-    let lastError: NodeJS.ErrnoException | undefined;
-    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
-    socket.on('error', (err) => {
-      lastError = err;
-    });
-    socket.on('close', () => {
-      const err = lastError
-        ? new DriverSocketError(
-            lastError.code ?? 'ECONNRESET',
-            `driver socket ${this.path}: ${lastError.message}`,
-            {
-              cause: lastError,
-            },
-          )
-        : new DriverSocketError('EOF', `driver closed ${this.path}`);
-      this.detach(socket, err);
-    });
+    watchSocket(
+      socket,
+      (chunk) => this.onData(socket, chunk),
+      (lastError) => {
+        const err = lastError
+          ? new DriverSocketError(
+              lastError.code ?? 'ECONNRESET',
+              `driver socket ${this.path}: ${lastError.message}`,
+              {
+                cause: lastError,
+              },
+            )
+          : new DriverSocketError('EOF', `driver closed ${this.path}`);
+        this.detach(socket, err);
+      },
+    );
     this.log?.debug({ path: this.path }, 'driver socket: connected');
   }
 

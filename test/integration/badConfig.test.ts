@@ -4,9 +4,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_CLI } from '../fixtures/agentCli.js';
 import { createNutLab, type NutLab } from '../fixtures/nutLab.js';
 
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
+const CLI = AGENT_CLI;
 const MQTT_SECRET = 'mqtt-Secret-7f3a91';
 const NUT_SECRET = 'nut-Secret-c0ffee';
 

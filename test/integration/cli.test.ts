@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AGENT_CLI, waitUntilReady } from '../fixtures/agentCli.js';
 import {
   createNutLab,
   type NutLab,
@@ -12,7 +13,7 @@ import {
   waitFor,
 } from '../fixtures/nutLab.js';
 
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
+const CLI = AGENT_CLI;
 
 function cli(args: string[], env: Record<string, string>) {
   return execa('node', [...CLI, ...args], {
@@ -134,18 +135,8 @@ describe('nut-mqtt CLI', () => {
 
     const child = cli(['run'], envFor(lab, { LOG_LEVEL: 'info' }));
     children.push(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await waitFor(
-      'both UPSes ready',
-      () => ((output.match(/first fresh data/g) ?? []).length >= 2 ? true : undefined),
-      {
-        timeoutMs: 30_000,
-      },
-    );
-    expect(output).toContain('removed stale driver socket');
+    const output = await waitUntilReady(child, 2);
+    expect(output()).toContain('removed stale driver socket');
     expect(await lab.waitForStatus('ups1', (s) => s === 'OL')).toBe('OL');
     const running = labProcesses(lab).filter((pid) => pid !== child.pid);
     expect(running.length).toBe(3); // upsd + 2 drivers
@@ -157,7 +148,7 @@ describe('nut-mqtt CLI', () => {
     expect(labProcesses(lab)).toEqual([]);
     for (const pid of running) expect(processAlive(pid)).toBe(false);
     // Logs are JSON lines with the UPS and the child's pid as fields.
-    const started = output
+    const started = output()
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -175,23 +166,13 @@ describe('nut-mqtt CLI', () => {
       detached: true,
     });
     children.push(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await waitFor(
-      'both UPSes ready',
-      () => ((output.match(/first fresh data/g) ?? []).length >= 2 ? true : undefined),
-      {
-        timeoutMs: 30_000,
-      },
-    );
+    const output = await waitUntilReady(child, 2);
     const running = labProcesses(lab).filter((pid) => pid !== child.pid);
     process.kill(-(child.pid as number), 'SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(0);
     // NUT runs in its own process group: the terminal's SIGINT reached only the agent, which stopped NUT in order.
-    expect(output).not.toMatch(/exited unexpectedly|recovering|restarting upsd/);
+    expect(output()).not.toMatch(/exited unexpectedly|recovering|restarting upsd/);
     await sleep(100);
     expect(labProcesses(lab)).toEqual([]);
     for (const pid of running) expect(processAlive(pid)).toBe(false);

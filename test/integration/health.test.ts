@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
+import { AGENT_CLI } from '../fixtures/agentCli.js';
 import { createNutLab, freePort, type NutLab } from '../fixtures/nutLab.js';
 
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
+const CLI = AGENT_CLI;
 
 describe('health and metrics', () => {
   let lab: NutLab;

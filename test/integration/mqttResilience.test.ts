@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
+import { AGENT_CLI } from '../fixtures/agentCli.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, observe, retainedOn } from '../fixtures/mqttObserver.js';
 import {
@@ -17,7 +18,7 @@ import {
   waitFor,
 } from '../fixtures/nutLab.js';
 
-const CLI = ['--import', 'tsx', join(import.meta.dirname, '../../src/cli.ts')];
+const CLI = AGENT_CLI;
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
