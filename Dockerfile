@@ -1,21 +1,34 @@
 # nut-mqtt all-in-one image: NUT (upsd + drivers) supervised by the agent, bridged to MQTT.
 #   docker build -t nut-mqtt .
+# Behind a TLS-intercepting proxy, hand npm its CA for the build only (never baked into a layer):
+#   DOCKER_BUILDKIT=1 docker build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt -t nut-mqtt .
 # The image runs NUT as root: the driver opens the UPS's USB device (mapped in from the host) and NUT's state
 # folder is private to the container, so there is no second user to separate from.
 
-FROM node:22.12.0-alpine3.20 AS build
+FROM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing here needs an install script; the build is plain tsc.
-RUN npm ci --no-audit --no-fund --ignore-scripts
+RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
+    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi; \
+    npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:22.12.0-alpine3.20 AS runtime
-# Alpine's nut package puts the drivers in /usr/lib/nut and the real upsd in /usr/sbin; tini is PID 1 and
-# forwards SIGTERM to the agent, which stops upsd and the drivers before it exits.
-RUN apk add --no-cache nut tini \
+# Debian's NUT, reduced to upsd, the drivers, upsc/upscmd/upsrw, tini and the libraries they need.
+FROM node:24-trixie-slim AS nut
+COPY docker/collect-nut.sh /usr/local/sbin/collect-nut.sh
+RUN dpkg-query -W -f '${Package}\n' > /base-packages \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends nut-server nut-client tini \
+ && /usr/local/sbin/collect-nut.sh /base-packages
+
+FROM node:24-trixie-slim AS runtime
+COPY --from=nut /out/ /
+# Fail the build, not the first start, if a driver misses a library.
+RUN for f in /usr/lib/nut/*; do if ldd "$f" | grep -q 'not found'; then ldd "$f"; exit 1; fi; done \
+ && /usr/lib/nut/upsd -V \
  && mkdir -p /var/run/nut /etc/nut \
  && chmod 0770 /var/run/nut
 WORKDIR /app
@@ -28,7 +41,7 @@ ENV NODE_ENV=production \
     NUT_STATEPATH=/var/run/nut \
     NUT_ALTPIDPATH=/var/run/nut \
     NUT_DRIVER_PATH=/usr/lib/nut \
-    NUT_UPSD_PATH=/usr/sbin/upsd \
+    NUT_UPSD_PATH=/usr/lib/nut/upsd \
     NUT_USER=root \
     INIT_CONFIG=true \
     HTTP_PORT=8080 \
@@ -37,5 +50,5 @@ ENV NODE_ENV=production \
 EXPOSE 3493
 VOLUME ["/etc/nut"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/cli.js", "health"]
-ENTRYPOINT ["/sbin/tini", "--"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/cli.js", "run"]

@@ -1,0 +1,278 @@
+// The image as a user builds it: the repository's Dockerfile, unchanged, built and run on a dummy-ups UPS with a
+// test Mosquitto on loopback. Everything a user would check by hand: healthy by its own HEALTHCHECK, state and
+// discovery on MQTT, a hung driver recovered inside with upsd untouched, a restart from mosquitto_pub, NUT's own
+// upsc on the host reading the container's upsd, a clean `docker stop`, and a second start on the same volume.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectDockerEngine, type DockerEngine } from '../fixtures/docker/engine.js';
+import { ensureDockerfileBases } from '../fixtures/docker/images.js';
+import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
+import { json, type Observer, observe } from '../fixtures/mqttObserver.js';
+import { cyberPowerDev, devText, freePort, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+
+const root = join(import.meta.dirname, '../..');
+const lab = inject('dockerLab');
+const IMAGE = 'nut-mqtt:lab-test';
+/** What the agent and NUT may add to the base image (issue #8). */
+const SIZE_BUDGET_BYTES = 40 * 1024 * 1024;
+const STOP_TIMEOUT_S = 20;
+/** The build may ask npm's registry through a TLS-intercepting proxy: its CA goes in as a build secret only. */
+const CA_FILE = process.env.NODE_EXTRA_CA_CERTS;
+
+interface Proc {
+  pid: number;
+  args: string;
+}
+
+describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfile', () => {
+  let engine: DockerEngine;
+  let broker: Broker;
+  let obs: Observer;
+  let volume: string;
+  let container = '';
+  let upsdPort: number;
+  const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
+
+  async function top(): Promise<Proc[]> {
+    const r = await engine.docker(['top', container, '-eo', 'pid,args']);
+    return String(r.stdout)
+      .split('\n')
+      .slice(1)
+      .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ pid: Number(m[1]), args: m[2] as string }));
+  }
+  const find = async (re: RegExp) => (await top()).find((p) => re.test(p.args));
+
+  async function runContainer(name: string): Promise<void> {
+    const httpPort = await freePort();
+    const env = {
+      MQTT_URL: broker.url,
+      UPS_NAME: 'ups',
+      UPS_DRIVER: 'dummy-ups',
+      UPS_PORT: 'ups.dev',
+      UPSD_LISTEN: '127.0.0.1',
+      UPSD_PORT: String(upsdPort),
+      HTTP_PORT: String(httpPort),
+      LOG_LEVEL: 'info',
+    };
+    await engine.docker([
+      'run',
+      '--detach',
+      '--name',
+      name,
+      // No bridge on the lab's engine: the container shares the host's loopback (broker, upsd port).
+      '--network',
+      'host',
+      // The image's own HEALTHCHECK command, asked every 2 s instead of 30 s so the test need not wait.
+      '--health-interval',
+      '2s',
+      '--stop-timeout',
+      String(STOP_TIMEOUT_S),
+      '--volume',
+      `${volume}:/etc/nut`,
+      ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+      IMAGE,
+    ]);
+    container = name;
+  }
+
+  async function health(): Promise<string> {
+    const r = await engine.docker(['inspect', '-f', '{{.State.Health.Status}}', container]);
+    return String(r.stdout).trim();
+  }
+
+  async function volumeDigest(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const name of (await readdir(volume)).sort()) {
+      const file = join(volume, name);
+      const s = await stat(file);
+      out[name] = `${createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex')} ${s.mtimeMs}`;
+    }
+    return out;
+  }
+
+  beforeAll(async () => {
+    engine = await connectDockerEngine(lab.host as string);
+    const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
+    await ensureDockerfileBases(engine, dockerfile, log);
+    const started = Date.now();
+    const secret = CA_FILE && existsSync(CA_FILE) ? ['--secret', `id=ca,src=${CA_FILE}`] : [];
+    const build = await engine.docker(['build', '--network', 'host', ...secret, '--tag', IMAGE, root], {
+      reject: false,
+      all: true,
+    });
+    if (build.exitCode !== 0) throw new Error(`docker build failed:\n${String(build.all).slice(-4000)}`);
+    log(`built ${IMAGE} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    broker = await startMosquitto();
+    obs = await observe(broker, ['nut/#', 'homeassistant/#']);
+    volume = await mkdtemp(join(tmpdir(), 'nm-image-'));
+    // dummy-ups reads its data file from the config folder: the only file there before the first start.
+    await writeFile(join(volume, 'ups.dev'), devText(cyberPowerDev(1)));
+    upsdPort = await freePort();
+    await runContainer(`nut-mqtt-lab-${process.pid}`);
+  });
+
+  afterAll(async () => {
+    if (engine && container) await engine.docker(['rm', '--force', container], { reject: false });
+    await obs?.stop();
+    await broker?.stop();
+    if (volume) await rm(volume, { recursive: true, force: true });
+  });
+
+  it('stays within 40 MB of its base image, with Node and Debian NUT inside', async () => {
+    const size = async (image: string) =>
+      Number((await engine.docker(['image', 'inspect', '-f', '{{.Size}}', image])).stdout);
+    const [imageBytes, baseBytes] = [await size(IMAGE), await size('node:24-trixie-slim')];
+    const node = String(
+      (await engine.docker(['run', '--rm', '--entrypoint', 'node', IMAGE, '--version'])).stdout,
+    );
+    const nut = String(
+      (await engine.docker(['run', '--rm', '--entrypoint', '/usr/lib/nut/upsd', IMAGE, '-V'])).stdout,
+    );
+    log(
+      `image ${(imageBytes / 1e6).toFixed(1)} MB, base ${(baseBytes / 1e6).toFixed(1)} MB (+${((imageBytes - baseBytes) / 1e6).toFixed(1)} MB); node ${node.trim()}; ${nut.trim()}`,
+    );
+    expect(imageBytes - baseBytes).toBeLessThanOrEqual(SIZE_BUDGET_BYTES);
+    expect(node.trim()).toMatch(/^v24\./);
+    expect(nut).toMatch(/Network UPS Tools upsd 2\.8\.1/);
+  });
+
+  it('becomes healthy by its own HEALTHCHECK, after init-config wrote a default NUT configuration', async () => {
+    const inspect = await engine.docker(['inspect', '-f', '{{json .Config.Healthcheck.Test}}', container]);
+    expect(JSON.parse(String(inspect.stdout))).toEqual(['CMD', 'node', 'dist/cli.js', 'health']);
+    await waitFor('container healthy', async () => ((await health()) === 'healthy' ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      abort: async () => ((await health()) === 'unhealthy' ? 'container unhealthy' : undefined),
+    });
+    expect((await readdir(volume)).sort()).toEqual([
+      'nut.conf',
+      'ups.conf',
+      'ups.dev',
+      'upsd.conf',
+      'upsd.users',
+    ]);
+    expect(await readFile(join(volume, 'ups.conf'), 'utf8')).toMatch(/driver = dummy-ups/);
+  });
+
+  it('publishes retained state, bridge info with the NUT version inside, and Home Assistant discovery', async () => {
+    const state = await obs.waitFor('nut/ups', (m) => json(m)['ups.status'] === 'OL', {
+      timeoutMs: 30_000,
+    });
+    expect(json(state)).toMatchObject({ 'ups.status': 'OL', 'device.mfr': 'CPS' });
+    const info = json(
+      await obs.waitFor('nut/bridge/info', (m) => json(m).nut_version !== null, { timeoutMs: 30_000 }),
+    );
+    expect(info.nut_version).toMatch(/2\.8\.1/);
+    const discovery = await obs.waitFor(
+      (t) => t.startsWith('homeassistant/') && t.endsWith('/config'),
+      undefined,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(json(discovery)).toHaveProperty('unique_id');
+    expect((await obs.waitFor('nut/ups/availability', (m) => m.text === 'online')).text).toBe('online');
+  });
+
+  it('recovers a driver SIGSTOPped inside the container, and upsd keeps its pid', async () => {
+    const upsd = await find(/upsd/);
+    const driver = await find(/dummy-ups/);
+    expect(upsd && driver).toBeTruthy();
+    const since = obs.mark();
+    // The container shares the host's kernel: its processes are ours to signal by their host pid.
+    process.kill((driver as Proc).pid, 'SIGSTOP');
+    const recovered = await obs.waitFor('nut/ups/event', (m) => json(m).type === 'recovered', {
+      since,
+      timeoutMs: 60_000,
+    });
+    expect(json(recovered)).toMatchObject({ ups: 'ups' });
+    const after = await find(/dummy-ups/);
+    expect(after?.pid).not.toBe(driver?.pid);
+    expect((await find(/upsd/))?.pid).toBe(upsd?.pid);
+    expect(processAlive((driver as Proc).pid)).toBe(false);
+  });
+
+  it('restarts the driver on `restart` from mosquitto_pub', async () => {
+    const before = await find(/dummy-ups/);
+    const since = obs.mark();
+    await execa('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(broker.port),
+      '-t',
+      'nut/ups/command',
+      '-m',
+      'restart',
+    ]);
+    const response = await obs.waitFor('nut/ups/command/response', undefined, { since, timeoutMs: 40_000 });
+    expect(json(response)).toMatchObject({ status: 'ok', command: 'restart' });
+    const after = await waitFor('a new driver pid', async () => {
+      const p = await find(/dummy-ups/);
+      return p && p.pid !== before?.pid ? p : undefined;
+    });
+    expect(after.pid).not.toBe(before?.pid);
+  });
+
+  it("serves NUT clients on the host through the container's upsd port", async () => {
+    const r = await waitFor('upsc through the container', async () => {
+      const out = await execa('upsc', [`ups@127.0.0.1:${upsdPort}`], { reject: false });
+      return out.exitCode === 0 ? String(out.stdout) : undefined;
+    });
+    expect(r).toMatch(/^ups\.status: OL$/m);
+    expect(r).toMatch(/^device\.mfr: CPS$/m);
+  });
+
+  it('stops on `docker stop` with exit code 0 well inside the stop timeout, publishing offline, leaving nothing', async () => {
+    const pids = (await top()).map((p) => p.pid);
+    expect(pids.length).toBeGreaterThanOrEqual(4); // tini, node, upsd, dummy-ups
+    const since = obs.mark();
+    const started = Date.now();
+    await engine.docker(['stop', '--time', String(STOP_TIMEOUT_S), container]);
+    const tookMs = Date.now() - started;
+    const state = await engine.docker([
+      'inspect',
+      '-f',
+      '{{.State.ExitCode}} {{.State.OOMKilled}}',
+      container,
+    ]);
+    log(`docker stop took ${tookMs} ms`);
+    expect(String(state.stdout).trim()).toBe('0 false');
+    expect(tookMs).toBeLessThan(STOP_TIMEOUT_S * 1000); // else docker had to SIGKILL (and the exit code is 137)
+    expect((await obs.waitFor('nut/bridge/state', (m) => m.text === 'offline', { since })).text).toBe(
+      'offline',
+    );
+    expect(obs.on('nut/ups/availability', since).map((m) => m.text)).toContain('offline');
+    expect(pids.filter(processAlive)).toEqual([]);
+    const logs = await engine.docker(['logs', container], { all: true });
+    expect(String(logs.all)).toMatch(/received SIGTERM/);
+  });
+
+  it('keeps the files init-config wrote when it starts again on the same volume', async () => {
+    const before = await volumeDigest();
+    await engine.docker(['rm', container]);
+    await sleep(1100); // a rewrite within the same second could keep the mtime
+    await runContainer(`nut-mqtt-lab-${process.pid}-2`);
+    await waitFor(
+      'second container healthy',
+      async () => ((await health()) === 'healthy' ? true : undefined),
+      {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+      },
+    );
+    expect(await volumeDigest()).toEqual(before);
+    const up = await execa('upsc', [`ups@127.0.0.1:${upsdPort}`, 'ups.status'], { reject: false });
+    expect(String(up.stdout).trim()).toBe('OL');
+  });
+});
