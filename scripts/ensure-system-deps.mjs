@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes sure the system programs that the tests, the demo and the agent need are present:
 // NUT (upsd, dummy-ups, blazer_ser, upsc, upsrw, upsdrvctl), Mosquitto (broker + CLI clients) and socat
-// (the tests' serial UPS simulator sits behind a socat pseudo-terminal).
+// (the tests' serial UPS simulator sits behind a socat pseudo-terminal); for the Docker lab (the image test and
+// the other NUT versions), Debian's docker.io (dockerd and a BuildKit-capable client) and mmdebstrap.
 // Installs Debian's packages where they are missing; says clearly what to do where it cannot.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -19,6 +20,8 @@ const NEEDS = [
   },
   { pkg: 'socat', files: ['/usr/bin/socat'] },
   { pkg: 'openssl', files: ['/usr/bin/openssl'] },
+  { pkg: 'docker.io', files: ['/usr/sbin/dockerd', '/usr/bin/docker'] },
+  { pkg: 'mmdebstrap', files: ['/usr/bin/mmdebstrap'] },
 ];
 
 function executable(file) {
@@ -32,7 +35,7 @@ function executable(file) {
 
 const missing = NEEDS.filter((n) => !n.files.every(executable)).map((n) => n.pkg);
 if (missing.length === 0) {
-  console.log('system dependencies: NUT, Mosquitto and socat are present');
+  console.log('system dependencies: NUT, Mosquitto, socat, docker.io and mmdebstrap are present');
   process.exit(0);
 }
 

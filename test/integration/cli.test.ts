@@ -6,12 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_CLI, waitUntilReady } from '../fixtures/agentCli.js';
 import {
   createNutLab,
+  NUT_DRIVER_DIR,
   type NutLab,
   processAlive,
   processesWithConfPath,
   sleep,
   waitFor,
 } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 
 const CLI = AGENT_CLI;
 
@@ -26,7 +28,7 @@ function cli(args: string[], env: Record<string, string>) {
 
 const labProcesses = (lab: NutLab): number[] => processesWithConfPath(lab.confPath);
 
-describe('nut-mqtt CLI', () => {
+describe(`nut-mqtt CLI, ${ON_NUT}`, () => {
   const labs: NutLab[] = [];
   const children: ResultPromise[] = [];
   afterEach(async () => {
@@ -115,7 +117,7 @@ describe('nut-mqtt CLI', () => {
     writeFileSync(join(lab.confPath, 'ups.conf'), '[ups1]\n  driver = no-such-driver\n  port = auto\n');
     const r = await cli(['run'], envFor(lab));
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('[ups1] driver: /lib/nut/no-such-driver does not exist');
+    expect(r.stderr).toContain(`[ups1] driver: ${NUT_DRIVER_DIR}/no-such-driver does not exist`);
   });
 
   it('rejects unknown arguments with exit 2', async () => {

@@ -18,9 +18,10 @@ import {
   type NutLab,
   processAlive,
 } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
 
-describe('NUT lab (dummy-ups)', () => {
+describe(`NUT lab (dummy-ups), ${ON_NUT}`, () => {
   let lab: NutLab | undefined;
   afterAll(async () => {
     await lab?.stop();
@@ -163,7 +164,7 @@ describe('Mosquitto fixture', () => {
   });
 });
 
-describe('Q1 simulator with blazer_ser', () => {
+describe(`Q1 simulator with blazer_ser, ${ON_NUT}`, () => {
   let sim: Q1Simulator;
   let simDir: string;
   let lab: NutLab | undefined;

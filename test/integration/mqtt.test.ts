@@ -9,13 +9,14 @@ import { cyberPowerDev } from '../fixtures/cyberPower.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
 import { createNutLab, type NutLab, processAlive, waitFor } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 const HA = 'homeassistant';
 
-describe('MQTT bridge with two CyberPower-like dummy-ups UPSes', () => {
+describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () => {
   let broker: Broker;
   let lab: NutLab;
   let agent: AgentUnderTest;

@@ -8,9 +8,10 @@ import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
 import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
 
-describe('instant commands over MQTT on a blazer_ser UPS', () => {
+describe(`instant commands over MQTT on a blazer_ser UPS, ${ON_NUT}`, () => {
   let simDir: string;
   let sim: Q1Simulator;
   let broker: Broker;

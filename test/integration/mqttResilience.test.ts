@@ -17,6 +17,7 @@ import {
   sleep,
   waitFor,
 } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 
 const CLI = AGENT_CLI;
 
@@ -55,7 +56,7 @@ async function newObserver(broker: Broker, opts: Parameters<typeof observe>[2] =
 
 const labProcesses = (lab: NutLab): number[] => processesWithConfPath(lab.confPath);
 
-describe('MQTT bridge resilience', () => {
+describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
   it('recovers a hung driver while the broker is down for 10 s, and is current and online once it is back', async () => {
     const broker = await newBroker();
     const lab = await newLab(['ups1', 'ups2']);

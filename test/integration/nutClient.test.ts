@@ -11,10 +11,11 @@ import { NutClient } from '../../src/nut/client.js';
 import { DriverSocket } from '../../src/nut/driverSocket.js';
 import { DriverSocketError, isNutError, type NutError } from '../../src/nut/errors.js';
 import { createNutLab, cyberPowerDev, type NutLab, sleep, waitFor } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 
 const NAMES = ['ups1', 'ups2', 'stopme', 'killme', 'feed'] as const;
 
-describe('NutClient and DriverSocket against real NUT 2.8.0', () => {
+describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
   let lab: NutLab | undefined;
   let client: NutClient;
   const driverPids = new Map<string, number>();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -25,7 +26,7 @@ async function labWithAgent(lab: NutLab, timings: Parameters<typeof startAgent>[
   return agent;
 }
 
-describe('a driver that exits at once', () => {
+describe(`a driver that exits at once, ${ON_NUT}`, () => {
   it('is retried with growing backoff, then the circuit opens (state failed) and the restarts stop', async () => {
     const lab = await createNutLab({
       upses: [{ name: 'good' }, { name: 'bad', driver: 'dummy-ups', port: 'missing.dev' }],
@@ -58,7 +59,7 @@ describe('a driver that exits at once', () => {
   });
 });
 
-describe('upsd that stops answering', () => {
+describe(`upsd that stops answering, ${ON_NUT}`, () => {
   it('is restarted (and the drivers after it) when its process lives but its port no longer answers', async () => {
     const lab = await createNutLab({ upses: [{ name: 'a' }, { name: 'b' }] });
     const agent = await labWithAgent(lab, { requestTimeout: 500, upsdFailureThreshold: 2 });
@@ -83,7 +84,7 @@ describe('upsd that stops answering', () => {
   });
 });
 
-describe('upsd that cannot start', () => {
+describe(`upsd that cannot start, ${ON_NUT}`, () => {
   it('backs off while its port is taken (no restart storm), and comes up once the port is free', async () => {
     const lab = await createNutLab({ upses: [{ name: 'a' }] });
     // Something else holds upsd's port: upsd exits at once ("no listening interface available").
@@ -109,7 +110,7 @@ describe('upsd that cannot start', () => {
   });
 });
 
-describe('driver alive, UPS silent (blazer_ser + Q1 simulator)', () => {
+describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () => {
   async function q1Setup(timings: Parameters<typeof startAgent>[1]) {
     const simDir = await mkdtemp(join(tmpdir(), 'q1-'));
     const sim: Q1Simulator = await startQ1Simulator(simDir);

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FAULT_KINDS } from '../../bench/soakLib/faults.js';
 import { FD_MARGIN, formatReport } from '../../bench/soakLib/report.js';
 import { Soak } from '../../bench/soakLib/runner.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 
 const SEED = 20251125;
 const FAULTS = 20;
@@ -20,7 +21,7 @@ afterAll(async () => {
   if (outDir) await rm(outDir, { recursive: true, force: true });
 }, 120_000);
 
-describe('soak, short version', () => {
+describe(`soak, short version, ${ON_NUT}`, () => {
   it(`recovers ${FAULTS} seeded faults of every kind with no collateral restart, no stale retained state and no leak`, async () => {
     outDir = await mkdtemp(join(tmpdir(), 'soak-test-'));
     soak = new Soak({

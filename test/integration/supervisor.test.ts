@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
+import { ON_NUT } from '../fixtures/nutVersion.js';
 
 /** CPU ticks (1/100 s) a process used: utime + stime from /proc/<pid>/stat. */
 function cpuTicks(pid: number): number {
@@ -12,7 +13,7 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-describe('supervisor with three dummy-ups UPSes', () => {
+describe(`supervisor with three dummy-ups UPSes, ${ON_NUT}`, () => {
   let lab: NutLab;
   let agent: AgentUnderTest;
   const names = ['ups1', 'ups2', 'ups3'];

@@ -1,0 +1,15 @@
+// The test files that exercise NUT itself — hang, crash, stale-while-alive (blazer_ser + the Q1 simulator), the
+// live feed, instant commands end to end, upsd restarts, clean stops, the lab's own assumptions and the 20-fault
+// soak — and so run on every NUT version the lab has. The rest of the suite (pure units, config, MQTT-only
+// behaviour) does not change with NUT and runs once, on the host.
+export const NUT_FACING_FILES = [
+  'test/integration/fixtures.test.ts',
+  'test/integration/nutClient.test.ts',
+  'test/integration/supervisor.test.ts',
+  'test/integration/recovery.test.ts',
+  'test/integration/mqtt.test.ts',
+  'test/integration/mqttInstcmd.test.ts',
+  'test/integration/mqttResilience.test.ts',
+  'test/integration/cli.test.ts',
+  'test/integration/soak.test.ts',
+];
