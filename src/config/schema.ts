@@ -228,13 +228,13 @@ export const schema: Schema<AgentConfigShape> = {
       env: 'NUT_ALTPIDPATH',
     },
     driverPath: {
-      doc: 'Folder of NUT driver binaries. Empty: found automatically (/lib/nut on Debian, /usr/lib/nut on Alpine).',
+      doc: 'Folder of NUT driver binaries. Empty: found automatically (/lib/nut on Debian 12 and 13, /usr/libexec/nut on Debian sid, /usr/lib/nut on Alpine).',
       format: pathOrEmpty,
       default: '',
       env: 'NUT_DRIVER_PATH',
     },
     upsdPath: {
-      doc: 'The upsd binary. Empty: found automatically (/lib/nut/upsd on Debian, /usr/sbin/upsd on Alpine).',
+      doc: 'The upsd binary. Empty: found automatically (/lib/nut/upsd on Debian 12 and 13, where /usr/sbin/upsd is a wrapper script that is skipped; /usr/sbin/upsd on Debian sid and Alpine).',
       format: pathOrEmpty,
       default: '',
       env: 'NUT_UPSD_PATH',

@@ -18,7 +18,7 @@ import type {
   HaComponent,
 } from '../homeassistant/types.js';
 import type { Logger } from '../logger.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import { instcmdResultTimeoutMs, type Supervisor } from '../supervisor/supervisor.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { CommandHandler } from './commandHandler.js';
 import { MqttConnection } from './connection.js';
@@ -166,7 +166,9 @@ export class MqttBridge {
       allowedInstcmds: config.mqtt.instcmdAllow,
       cooldownMs: config.mqtt.commandCooldown,
       restartTimeoutMs: t.stopTimeout * 2 + t.verifyTimeout + 10_000,
-      instcmdTimeoutMs: t.requestTimeout * 4 + 2000,
+      // Connect, USERNAME, PASSWORD, SET TRACKING, INSTCMD and the last GET TRACKING may each take a request
+      // timeout, plus the wait for the driver's result: past that the command is answered `timeout`.
+      instcmdTimeoutMs: t.requestTimeout * 6 + instcmdResultTimeoutMs(t) + 2000,
       upsdRestartTimeoutMs: t.stopTimeout * 2 + 30_000,
       respond: (topic, response) => this.publishEvent(topic, JSON.stringify(response)),
     });

@@ -1,6 +1,7 @@
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import { NutClientError } from '../nut/errors.js';
+import type { InstcmdResult } from '../nut/instcmdSession.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import type { RestartOutcome } from '../supervisor/upsSupervisor.js';
 import {
@@ -10,6 +11,7 @@ import {
   classifyBridgeCommand,
   classifyCommand,
   commandResponse,
+  instcmdOutcome,
   parseCommand,
   type Transaction,
 } from './commands.js';
@@ -22,7 +24,7 @@ export interface CommandSupervisor {
   ups(name: string): { snapshot(): UpsSnapshot } | undefined;
   restartUps(name: string): Promise<RestartOutcome>;
   restartUpsd(): Promise<void>;
-  instcmd(ups: string, command: string): Promise<void>;
+  instcmd(ups: string, command: string): Promise<InstcmdResult>;
 }
 
 export interface CommandHandlerDeps {
@@ -281,7 +283,21 @@ export class CommandHandler {
       timer = setTimeout(() => resolve({ status: 'error', error: 'timeout' }), this.deps.instcmdTimeoutMs);
     });
     const run = this.deps.supervisor.instcmd(ups, request.command).then(
-      (): CommandOutcome => ({ status: 'ok' }),
+      (result): CommandOutcome => {
+        const outcome = instcmdOutcome(result);
+        if (outcome.status === 'error') {
+          this.log.warn(
+            { ups, command: request.command, result },
+            `instant command ${request.command} for ${ups}: ${outcome.error} (${outcome.detail})`,
+          );
+        } else {
+          this.log.info(
+            { ups, command: request.command, result },
+            `instant command ${request.command} for ${ups}: ${result.outcome}`,
+          );
+        }
+        return outcome;
+      },
       (error: unknown): CommandOutcome => {
         const detail =
           error instanceof NutClientError ? error.code : String((error as Error).message ?? error);

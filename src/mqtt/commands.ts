@@ -29,11 +29,15 @@
  * | `busy`                  | another command for this UPS is still running                            |
  * | `cooldown`              | a restart was asked for too soon after the last one                      |
  * | `recovery-failed`       | the driver restart did not bring fresh data back                         |
- * | `instcmd-failed`        | upsd refused or failed the instant command (`detail`: NUT's error)       |
+ * | `instcmd-failed`        | upsd refused it, or the driver's result (TRACKING) was not SUCCESS;      |
+ * |                         | `detail`: NUT's word (`FAILED`, `UNKNOWN`, `INVALID-ARGUMENT`, `ACCESS-DENIED`…) |
+ * | `instcmd-timeout`       | upsd accepted it, but the driver's result was still PENDING at the limit |
  * | `upsd-restart-failed`   | upsd did not come back after a restart                                   |
  * | `timeout`               | the command did not finish in time                                       |
  * | `internal-error`        | anything else (a bug); details are in the agent's log                    |
  */
+
+import type { InstcmdResult } from '../nut/instcmdSession.js';
 
 export const COMMAND_ERROR_CODES = [
   'payload-too-large',
@@ -54,6 +58,7 @@ export const COMMAND_ERROR_CODES = [
   'cooldown',
   'recovery-failed',
   'instcmd-failed',
+  'instcmd-timeout',
   'upsd-restart-failed',
   'timeout',
   'internal-error',
@@ -206,6 +211,28 @@ export interface CommandResponse {
 }
 
 export type CommandOutcome = { status: 'ok' } | { status: 'error'; error: CommandErrorCode; detail?: string };
+
+/**
+ * The answer to an instant command from its tracked result: `ok` only when the driver reported SUCCESS, or when
+ * NUT older than 2.8.1 refused TRACKING and accepted the command untracked (the old behaviour, no better answer).
+ */
+export function instcmdOutcome(result: InstcmdResult): CommandOutcome {
+  switch (result.outcome) {
+    case 'success':
+    case 'untracked':
+      return { status: 'ok' };
+    case 'failed':
+      return { status: 'error', error: 'instcmd-failed', detail: result.code };
+    case 'timeout':
+      return {
+        status: 'error',
+        error: 'instcmd-timeout',
+        detail: `still PENDING after ${Math.round(result.waitedMs / 1000)} s`,
+      };
+    case 'tracking-refused':
+      return { status: 'error', error: 'instcmd-failed', detail: `SET TRACKING refused: ${result.code}` };
+  }
+}
 
 export function commandResponse(
   outcome: CommandOutcome,

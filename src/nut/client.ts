@@ -12,6 +12,13 @@ import type { Logger } from 'pino';
 import { connectSocket, watchSocket } from './connectSocket.js';
 import { NutClientError, NutConnectionError, NutProtocolError, NutTimeoutError } from './errors.js';
 import {
+  type InstcmdLines,
+  type InstcmdOptions,
+  type InstcmdResult,
+  instcmdLines,
+  runInstcmd,
+} from './instcmdSession.js';
+import {
   buildRequest,
   LineSplitter,
   lineReply,
@@ -20,6 +27,8 @@ import {
   okReply,
   type ReplyReader,
   textReply,
+  trackingIdReply,
+  trackingStatusReply,
 } from './protocol.js';
 
 export interface NutClientOptions {
@@ -158,33 +167,54 @@ export class NutClient extends EventEmitter<NutClientEvents> {
   }
 
   /**
-   * Runs an instant command over a separate short-lived authenticated connection (USERNAME, PASSWORD,
-   * INSTCMD, LOGOUT), so credentials never live on the polling connection. upsd 2.8.0 answers OK to any
-   * PASSWORD; a wrong one shows up as ERR ACCESS-DENIED on the INSTCMD.
+   * Runs an instant command over a separate short-lived authenticated connection, so credentials never live on the
+   * polling connection, and follows it with TRACKING to its real result (see instcmdSession.ts). upsd 2.8.0
+   * answers OK to any PASSWORD; a wrong one shows up as ERR ACCESS-DENIED on the INSTCMD. Throws for upsd's
+   * refusal of the command itself (NutError), a lost connection or garbage; every tracked outcome is a result.
    */
   async instcmd(
     ups: string,
     command: string,
     auth: { username: string; password: string },
-    value?: string,
-  ): Promise<void> {
+    options: InstcmdOptions = {},
+  ): Promise<InstcmdResult> {
     if (this.closed) throw closedError();
     // Build every line first: a bad argument must fail before we connect or send credentials.
-    const lines = [
-      buildRequest('USERNAME', [auth.username]),
-      buildRequest('PASSWORD', [], [auth.password]),
-      buildRequest('INSTCMD', [ups, command], value === undefined ? [] : [value]),
-    ];
+    const lines = instcmdLines(ups, command, auth, options.value);
     const session = new NutClient({ ...this.opts, keepAliveMs: 0, logger: this.log });
     try {
-      for (const line of lines) await session.request(line, okReply());
-      // Best effort: the command has run; upsd closes the socket after `OK Goodbye`.
-      await session.request(buildRequest('LOGOUT'), okReply()).catch(() => undefined);
+      return await runInstcmd(session, lines, options);
     } catch (err) {
       throw scrub(err, auth.password);
     } finally {
       await session.close();
     }
+  }
+
+  /** USERNAME and PASSWORD, each answered OK (a session's first step). */
+  async authenticate(lines: Pick<InstcmdLines, 'username' | 'password'>): Promise<void> {
+    await this.request(lines.username, okReply());
+    await this.request(lines.password, okReply());
+  }
+
+  /** `SET TRACKING ON`: from now on upsd answers INSTCMD and SET VAR with `OK TRACKING <id>`. */
+  async enableTracking(): Promise<void> {
+    await this.request(buildRequest('SET TRACKING', ['ON']), okReply());
+  }
+
+  /** Sends a prepared INSTCMD line; resolves with the tracking id (tracking on) or upsd's bare `OK` line. */
+  sendInstcmd(line: string, tracked: boolean): Promise<string> {
+    return this.request(line, tracked ? trackingIdReply() : okReply());
+  }
+
+  /** `GET TRACKING <id>` → PENDING or SUCCESS; `ERR <code>` rejects as NutError (the connection stays usable). */
+  trackingStatus(id: string): Promise<'PENDING' | 'SUCCESS'> {
+    return this.request(buildRequest('GET TRACKING', [id]), trackingStatusReply());
+  }
+
+  /** Best effort LOGOUT (upsd answers `OK Goodbye` and closes); never rejects. */
+  async logout(): Promise<void> {
+    await this.request(buildRequest('LOGOUT'), okReply()).catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------------------

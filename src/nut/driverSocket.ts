@@ -5,6 +5,9 @@
  * to every client). It must stay open for the driver's whole life: NUT 2.8.0 drivers never reap a client that
  * disconnects; they spin at ~50 % CPU and, when they next broadcast, log "send_to_all … disconnecting" and
  * abort ("bit out of range 0 - FD_SETSIZE on fd_set"). So close() only when the driver process is gone.
+ * NUT 2.8.3+ drivers reap closed clients and know LOGOUT and GETPID; logout() and getPid() are for those only
+ * (older drivers log "Unknown command on socket" and answer nothing). NOBROADCAST is never sent: on 2.8.1–2.8.2 a
+ * client that sent it and then closed is never dropped, and the live feed needs the broadcasts anyway.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
@@ -84,6 +87,10 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
   // next PONG/DUMPDONE belongs to the abandoned request, not to a newer one.
   private owedPongs = 0;
   private owedDumps = 0;
+  /** The last `PID <n>` the driver sent on this connection. */
+  private reportedPid: number | undefined;
+  /** Settles a pending logout() at `OK Goodbye`. */
+  private onGoodbye: (() => void) | undefined;
 
   constructor(opts: DriverSocketOptions) {
     super();
@@ -167,6 +174,43 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     this.pingStarted = performance.now();
     this.socket.write('PING\n');
     return ping.promise;
+  }
+
+  /**
+   * GETPID, answered `PID <n>` by NUT 2.8.3+ drivers. A PING goes right behind it: the driver answers in order, so
+   * a PONG with no PID before it means the driver does not know GETPID (resolves undefined) rather than a long wait.
+   * Rejects like ping() (TIMEOUT: the driver answered neither). Call it before any ping of the connection.
+   */
+  async getPid(timeoutMs: number): Promise<number | undefined> {
+    if (!this.socket) throw this.notConnected('GETPID');
+    if (this.pendingPing) throw new DriverSocketError('EBUSY', `GETPID: a PING is pending on ${this.path}`);
+    this.reportedPid = undefined;
+    this.socket.write('GETPID\n');
+    await this.ping(timeoutMs);
+    return this.reportedPid;
+  }
+
+  /**
+   * LOGOUT (NUT 2.8.3+): the driver answers `OK Goodbye` and drops the connection itself. Waits at most `timeoutMs`
+   * for the answer or the end of the connection, then closes our side in any case. Never rejects.
+   */
+  logout(timeoutMs: number): Promise<'goodbye' | 'closed' | 'timeout' | 'not-connected'> {
+    const socket = this.socket;
+    if (!socket) return Promise.resolve('not-connected');
+    return new Promise((resolve) => {
+      const finish = (how: 'goodbye' | 'closed' | 'timeout') => {
+        clearTimeout(timer);
+        this.onGoodbye = undefined;
+        this.off('close', onClose);
+        this.close();
+        resolve(how);
+      };
+      const onClose = () => finish('closed');
+      const timer = setTimeout(() => finish('timeout'), timeoutMs);
+      this.onGoodbye = () => finish('goodbye');
+      this.once('close', onClose);
+      socket.write('LOGOUT\n');
+    });
   }
 
   /** Only when the driver process is gone or being restarted (see the file comment). Idempotent. */
@@ -278,6 +322,12 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
         }
         this.emit('dumpdone');
         return;
+      case 'PID':
+        this.reportedPid = msg.pid;
+        return;
+      case 'GOODBYE':
+        this.onGoodbye?.();
+        return;
       case 'IGNORED':
         return;
       case 'UNKNOWN':
@@ -307,6 +357,7 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     this.staleFlag = undefined;
     this.owedPongs = 0;
     this.owedDumps = 0;
+    this.reportedPid = undefined;
     this.splitter = this.newSplitter();
   }
 

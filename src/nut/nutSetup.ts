@@ -34,9 +34,13 @@ export function detectPlatform(): Platform {
   return existsSync('/etc/alpine-release') ? 'alpine' : 'debian';
 }
 
+/**
+ * Where distributions put NUT's drivers: Debian 12/13 (2.8.0, 2.8.1) /lib/nut, Debian sid's 2.8.5 /usr/libexec/nut,
+ * Alpine /usr/lib/nut.
+ */
 const DRIVER_DIRS: Record<Platform, string[]> = {
-  debian: ['/lib/nut', '/usr/lib/nut'],
-  alpine: ['/usr/lib/nut', '/lib/nut'],
+  debian: ['/lib/nut', '/usr/lib/nut', '/usr/libexec/nut'],
+  alpine: ['/usr/lib/nut', '/lib/nut', '/usr/libexec/nut'],
 };
 
 function isExecutable(file: string): boolean {
@@ -48,13 +52,22 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** Debian's /usr/sbin/upsd is a shell wrapper that exits 0 without starting anything unless nut.conf sets MODE. */
+/**
+ * Debian 12/13's /usr/sbin/upsd is a shell wrapper that exits 0 without starting anything unless nut.conf sets
+ * MODE (the real one is /lib/nut/upsd there); Debian sid's /usr/sbin/upsd is the real binary.
+ */
 function isShellWrapper(file: string): boolean {
   try {
     return readFileSync(file).subarray(0, 2).toString() === '#!';
   } catch {
     return false;
   }
+}
+
+/** The first existing candidate folder that holds every configured driver, else the first existing one. */
+function findDriverDir(existing: string[], upses: readonly UpsConfEntry[]): string {
+  const holdsAll = (dir: string) => upses.every((ups) => isExecutable(join(dir, ups.driver)));
+  return existing.find(holdsAll) ?? existing[0] ?? '';
 }
 
 function findUpsd(driverPath: string, platform: Platform): string | undefined {
@@ -115,14 +128,18 @@ export function resolveNutSetup(config: AgentConfigShape, platform: Platform = d
   const statePath = nut.statePath || (platform === 'alpine' ? '/var/run/nut' : '/run/nut');
   const altPidPath = nut.altPidPath || statePath;
 
-  const driverPath = nut.driverPath || DRIVER_DIRS[platform].find((dir) => existsSync(dir));
-  if (!driverPath) {
+  const driverDirs = nut.driverPath ? [] : DRIVER_DIRS[platform].filter((dir) => existsSync(dir));
+  if (!nut.driverPath && driverDirs.length === 0) {
     throw new ConfigError([
       `nut.driverPath (env NUT_DRIVER_PATH): no NUT driver folder found (looked in ${DRIVER_DIRS[platform].join(', ')}); install NUT or set NUT_DRIVER_PATH`,
     ]);
   }
-  if (!existsSync(driverPath))
-    throw new ConfigError([`nut.driverPath (env NUT_DRIVER_PATH): folder ${driverPath} does not exist`]);
+  if (nut.driverPath && !existsSync(nut.driverPath))
+    throw new ConfigError([`nut.driverPath (env NUT_DRIVER_PATH): folder ${nut.driverPath} does not exist`]);
+
+  const upsConfFile = join(confPath, 'ups.conf');
+  const upsConf = parseOrExplain(() => parseUpsConf(readNutFile(upsConfFile, true) ?? '', upsConfFile));
+  const driverPath = nut.driverPath || findDriverDir(driverDirs, upsConf.upses);
 
   const upsdPath = nut.upsdPath || findUpsd(driverPath, platform);
   if (!upsdPath)
@@ -132,8 +149,6 @@ export function resolveNutSetup(config: AgentConfigShape, platform: Platform = d
   if (!isExecutable(upsdPath))
     throw new ConfigError([`nut.upsdPath (env NUT_UPSD_PATH): ${upsdPath} is not an executable file`]);
 
-  const upsConfFile = join(confPath, 'ups.conf');
-  const upsConf = parseOrExplain(() => parseUpsConf(readNutFile(upsConfFile, true) ?? '', upsConfFile));
   const upsdConfFile = join(confPath, 'upsd.conf');
   const upsdText = readNutFile(upsdConfFile, false);
   const upsd =

@@ -236,6 +236,47 @@ export function okReply(): ReplyReader<string> {
   };
 }
 
+/** upsd's tracking ids are UUIDs; anything else is refused before it is echoed back in GET TRACKING. */
+const TRACKING_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+
+/** The reply to a tracked INSTCMD: `OK TRACKING <id>`; returns the id. A bare `OK` means upsd did not track it. */
+export function trackingIdReply(): ReplyReader<string> {
+  return {
+    read(line) {
+      const tokens = tokenize(line);
+      const err = parseErr(tokens, line);
+      if (err) throw err;
+      const id = tokens[2];
+      if (
+        tokens.length !== 3 ||
+        tokens[0] !== 'OK' ||
+        tokens[1] !== 'TRACKING' ||
+        !id ||
+        !TRACKING_ID.test(id)
+      ) {
+        throw new NutProtocolError('expected "OK TRACKING <id>"', line);
+      }
+      return { done: true, value: id };
+    },
+  };
+}
+
+/** The reply to GET TRACKING: `PENDING` or `SUCCESS`; `ERR <code>` (FAILED, INVALID-ARGUMENT, UNKNOWN…) throws. */
+export function trackingStatusReply(): ReplyReader<'PENDING' | 'SUCCESS'> {
+  return {
+    read(line) {
+      const tokens = tokenize(line);
+      const err = parseErr(tokens, line);
+      if (err) throw err;
+      const word = tokens[0];
+      if (tokens.length !== 1 || (word !== 'PENDING' && word !== 'SUCCESS')) {
+        throw new NutProtocolError('expected PENDING, SUCCESS or ERR', line);
+      }
+      return { done: true, value: word };
+    },
+  };
+}
+
 /** VER answers free text; only an ERR is special. */
 export function textReply(): ReplyReader<string> {
   return {
@@ -303,6 +344,10 @@ export function listReply(
 
 export type DriverLine =
   | { kind: 'PONG' }
+  /** Reply to GETPID (NUT 2.8.3+). */
+  | { kind: 'PID'; pid: number }
+  /** `OK Goodbye`, the reply to LOGOUT (NUT 2.8.3+); the driver closes the connection about a second later. */
+  | { kind: 'GOODBYE' }
   | { kind: 'SETINFO'; name: string; value: string }
   | { kind: 'DELINFO'; name: string }
   | { kind: 'ADDCMD'; name: string }
@@ -344,6 +389,12 @@ export function parseDriverLine(line: string): DriverLine {
     case 'ADDCMD':
     case 'DELCMD':
       return tokens.length === 2 && name ? { kind: verb, name } : { kind: 'UNKNOWN', line };
+    case 'PID':
+      return tokens.length === 2 && name && /^[1-9]\d{0,9}$/.test(name)
+        ? { kind: 'PID', pid: Number(name) }
+        : { kind: 'UNKNOWN', line };
+    case 'OK':
+      return tokens.length === 2 && name === 'Goodbye' ? { kind: 'GOODBYE' } : { kind: 'UNKNOWN', line };
     default:
       return IGNORED_VERBS.has(verb) ? { kind: 'IGNORED', verb } : { kind: 'UNKNOWN', line };
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
 import { DriverSocket } from '../nut/driverSocket.js';
+import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverSocketPath, type NutSetup } from '../nut/nutSetup.js';
 import { abortableSleep } from './abortableSleep.js';
 
@@ -9,10 +10,16 @@ export interface DriverProbeOptions {
   ups: UpsConfEntry;
   probeIntervalMs: number;
   probeTimeoutMs: number;
+  /** What the driver's socket understands beyond PING/DUMPALL (from the NUT version). */
+  capabilities: DriverSocketCapabilities;
+  /** pid of the driver process the agent started, which GETPID must report. */
+  driverPid: number;
   /** False once the driver process this probe belongs to is gone or replaced. */
   isAlive: () => boolean;
   logger: Logger;
   onHung: (silentMs: number) => void;
+  /** GETPID named another process than ours: the socket file is served by a driver the agent did not start. */
+  onForeign: (pid: number) => void;
   onStatus: (status: string) => void;
   /** A variable changed; `undefined` when the driver deleted it. */
   onVar: (name: string, value: string | undefined) => void;
@@ -23,18 +30,32 @@ export interface DriverProbeOptions {
 }
 
 const CONNECT_RETRY_MS = 100;
+/** The driver answers LOGOUT from its main loop; dummy-ups can be a second late (it sleeps in its update). */
+const LOGOUT_WAIT_MS = 1000;
+
+type WatchOutcome = 'hung' | 'closed' | 'foreign';
 
 /**
  * The liveness probe and live feed on one driver's unix socket. It holds ONE connection for the driver process's
- * whole life: NUT 2.8.0 drivers never reap a client that disconnects and then spin at ~50 % CPU. PING every
+ * whole life: NUT 2.0–2.8.2 drivers never reap a client that disconnects and then spin at 50–90 % CPU. PING every
  * `probeIntervalMs`; no PONG within `probeTimeoutMs` means hung. The same connection carries the driver's
  * broadcasts (SETINFO, DATASTALE, DATAOK), so a status change is known the moment the driver knows it.
+ *
+ * On NUT 2.8.3+ (capabilities): right after connecting, GETPID must name the process the agent started. Another
+ * pid means some other driver instance has bound the socket path since (drivers unlink and re-bind it at start),
+ * so upsd talks to that one and our driver is unreachable: the probe logs an error, says LOGOUT to the stranger,
+ * and reports onForeign; the supervisor then restarts our driver, which takes the path back. Closing a connection
+ * to a driver that still runs starts with LOGOUT (bounded wait), except after a hang (nobody would answer).
  */
 export class DriverProbe {
   private readonly options: DriverProbeOptions;
   private readonly abort = new AbortController();
   private socket: DriverSocket | undefined;
   private stale = false;
+  /** The last watch ended in a hang: the driver would not answer a LOGOUT. */
+  private hung = false;
+  /** The pid GETPID reported when it was not our driver's. */
+  private foreignPid: number | undefined;
 
   constructor(options: DriverProbeOptions) {
     this.options = options;
@@ -46,11 +67,24 @@ export class DriverProbe {
     });
   }
 
-  /** Closes the connection: only when the driver process is gone or about to be restarted. */
-  close(): void {
+  /**
+   * Closes the connection: only when the driver process is gone or about to be restarted. Says LOGOUT first where
+   * the driver knows it and can still answer; resolves once the connection is closed (at most LOGOUT_WAIT_MS).
+   */
+  async close(): Promise<void> {
     this.abort.abort();
-    this.socket?.close();
+    const socket = this.socket;
     this.socket = undefined;
+    if (socket) await this.release(socket);
+  }
+
+  private async release(socket: DriverSocket): Promise<void> {
+    if (!this.options.capabilities.logout || this.hung || !socket.connected || !this.options.isAlive()) {
+      socket.close();
+      return;
+    }
+    const how = await socket.logout(LOGOUT_WAIT_MS);
+    this.options.logger.debug({ logout: how }, `driver socket closed after LOGOUT (${how})`);
   }
 
   private get closed(): boolean {
@@ -70,6 +104,13 @@ export class DriverProbe {
       const socket = await this.connect();
       if (!socket) return;
       const outcome = await this.watch(socket);
+      if (outcome === 'foreign') {
+        // LOGOUT to the stranger first, then report: the restart that follows must not find this connection.
+        if (this.socket === socket) this.socket = undefined;
+        await this.release(socket);
+        if (!this.closed && this.foreignPid !== undefined) this.options.onForeign(this.foreignPid);
+        return;
+      }
       if (outcome === 'hung' || !this.active) return;
       // A dying driver's socket closes a moment before its exit is reported: wait before calling it anything.
       if (!(await this.pause(500)) || !this.active) return;
@@ -99,8 +140,46 @@ export class DriverProbe {
     return undefined;
   }
 
+  /**
+   * GETPID once per connection (2.8.3+). 'ours' also when the driver unexpectedly does not know GETPID: then there
+   * is nothing to check, which is no reason to restart a driver that answers.
+   */
+  private async checkPid(socket: DriverSocket): Promise<'ours' | WatchOutcome> {
+    const { driverPid, probeTimeoutMs, logger } = this.options;
+    const sentAt = Date.now();
+    let pid: number | undefined;
+    try {
+      // Like the dump: a driver inside its update answers late; allow two probe timeouts.
+      pid = await socket.getPid(probeTimeoutMs * 2);
+    } catch (error) {
+      if (!this.active) return 'closed';
+      if ((error as { code?: string }).code !== 'TIMEOUT') return 'closed';
+      this.hung = true;
+      this.options.onHung(Date.now() - sentAt);
+      return 'hung';
+    }
+    if (pid === undefined) {
+      logger.warn(
+        'driver answered PING but not GETPID although its NUT version should know it: pid not checked',
+      );
+      return 'ours';
+    }
+    if (pid === driverPid) return 'ours';
+    logger.error(
+      { childPid: driverPid, socketPid: pid },
+      `driver socket is served by pid ${pid}, not by the driver the agent started (pid ${driverPid}): another driver instance took over the socket`,
+    );
+    this.foreignPid = pid;
+    return 'foreign';
+  }
+
   /** Feeds the driver's broadcasts and PINGs until the driver hangs or the connection ends. */
-  private async watch(socket: DriverSocket): Promise<'hung' | 'closed'> {
+  private async watch(socket: DriverSocket): Promise<WatchOutcome> {
+    if (this.options.capabilities.getpid) {
+      const verdict = await this.checkPid(socket);
+      if (verdict !== 'ours') return verdict;
+    }
+
     const { onStatus, onVar, onStale, onFresh, probeIntervalMs, probeTimeoutMs } = this.options;
     socket.on('setinfo', (name: string, value: string) =>
       name === 'ups.status' ? onStatus(value) : onVar(name, value),
@@ -131,6 +210,7 @@ export class DriverProbe {
     } catch (error) {
       if (!this.active) return 'closed';
       if ((error as { code?: string }).code === 'TIMEOUT') {
+        this.hung = true;
         this.options.onHung(Date.now() - dumpStarted);
         return 'hung';
       }
@@ -144,6 +224,7 @@ export class DriverProbe {
       } catch (error) {
         if (!this.active) return 'closed';
         if ((error as { code?: string }).code === 'TIMEOUT') {
+          this.hung = true;
           this.options.onHung(Date.now() - sentAt);
           return 'hung';
         }

@@ -1,11 +1,23 @@
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import { NutClient } from '../nut/client.js';
+import type { InstcmdResult } from '../nut/instcmdSession.js';
+import { type NutCapabilities, nutCapabilities } from '../nut/nutCapabilities.js';
 import type { NutSetup } from '../nut/nutSetup.js';
+import type { NutVersion } from '../nut/nutVersion.js';
+import { readUpsdVersion } from '../nut/upsdVersion.js';
 import { clearStaleNutFiles } from './staleFiles.js';
 import type { UpsSnapshot } from './types.js';
 import { UpsdSupervisor } from './upsdSupervisor.js';
 import { type RestartOutcome, type SupervisorTimings, UpsSupervisor } from './upsSupervisor.js';
+
+/**
+ * How long an instant command's result (GET TRACKING) is waited for once upsd accepted it. Drivers run commands
+ * synchronously in their main loop, so this is one driver update plus the command's own I/O.
+ */
+export function instcmdResultTimeoutMs(timings: Pick<SupervisorTimings, 'requestTimeout'>): number {
+  return Math.max(10_000, timings.requestTimeout * 2);
+}
 
 export class UnknownUpsError extends Error {
   constructor(readonly ups: string) {
@@ -34,6 +46,9 @@ export class Supervisor {
   private readonly upses = new Map<string, UpsSupervisor>();
   private readonly upsd: UpsdSupervisor;
   private started = false;
+  private version: NutVersion | undefined;
+  /** 2.8.0's until the version is known (see nutCapabilities.ts). */
+  private capabilities: NutCapabilities = nutCapabilities(undefined);
 
   constructor(deps: SupervisorDeps) {
     this.deps = deps;
@@ -48,7 +63,15 @@ export class Supervisor {
     for (const ups of setup.upses) {
       this.upses.set(
         ups.name,
-        new UpsSupervisor({ ups, setup, timings, bus, logger: deps.logger, client: this.client }),
+        new UpsSupervisor({
+          ups,
+          setup,
+          timings,
+          bus,
+          logger: deps.logger,
+          client: this.client,
+          driverSocketCapabilities: () => this.capabilities.driverSocket,
+        }),
       );
     }
     this.upsd = new UpsdSupervisor({
@@ -70,6 +93,11 @@ export class Supervisor {
     return [...this.upses.keys()];
   }
 
+  /** The NUT version `upsd -V` reported at start; undefined when unknown. */
+  get nutVersion(): NutVersion | undefined {
+    return this.version;
+  }
+
   get upsdPid(): number | undefined {
     return this.upsd.pid;
   }
@@ -79,14 +107,36 @@ export class Supervisor {
     return this.upsd.answering;
   }
 
-  /** Clears stale files, starts every driver, then upsd (it connects to the driver sockets as they appear). */
+  /**
+   * Clears stale files, learns the NUT version, starts every driver, then upsd (it connects to the driver sockets
+   * as they appear).
+   */
   async start(): Promise<void> {
     if (this.started) throw new Error('supervisor already started');
     this.started = true;
     await clearStaleNutFiles(this.deps.setup, this.log);
+    await this.learnNutVersion();
     this.log.info({ upses: this.upsNames }, `starting ${this.upses.size} UPS driver(s) and upsd`);
     for (const ups of this.upses.values()) ups.start();
     this.upsd.start();
+  }
+
+  private async learnNutVersion(): Promise<void> {
+    const result = await readUpsdVersion(this.deps.setup.upsdPath, this.deps.setup.childEnv);
+    this.version = result.ok ? result.version : undefined;
+    this.capabilities = nutCapabilities(this.version);
+    const { logout, getpid } = this.capabilities.driverSocket;
+    if (result.ok) {
+      this.log.info(
+        { nutVersion: result.version.toString(), driverSocket: { logout, getpid } },
+        `NUT ${result.version} (${result.output}); driver sockets: ${logout ? 'LOGOUT and GETPID' : 'one connection per driver for its whole life, no LOGOUT/GETPID'}`,
+      );
+    } else {
+      this.log.warn(
+        { reason: result.reason },
+        `NUT version unknown (${result.reason}): driver sockets are used as on NUT 2.8.0 (no LOGOUT, no GETPID) and instant commands always need TRACKING`,
+      );
+    }
   }
 
   /** Ends supervision decisions at once (no recovery, no upsd restart) while the rest of the agent shuts down. */
@@ -119,15 +169,36 @@ export class Supervisor {
   }
 
   /**
-   * Runs a NUT instant command through upsd on a separate, short-lived authenticated connection. The caller has
-   * already checked the command against the allow-list; the NUT client refuses names that could smuggle a second
-   * protocol line.
+   * Runs a NUT instant command through upsd on a separate, short-lived authenticated connection and follows it
+   * with TRACKING to the driver's result. The caller has already checked the command against the allow-list; the
+   * NUT client refuses names that could smuggle a second protocol line. Throws when upsd refuses the command.
    */
-  async instcmd(name: string, command: string): Promise<void> {
+  async instcmd(name: string, command: string): Promise<InstcmdResult> {
     if (!this.upses.has(name)) throw new UnknownUpsError(name);
     const { username, password } = this.deps.credentials ?? {};
     if (!username) throw new Error('no NUT credentials configured (NUT_USERNAME / NUT_PASSWORD)');
-    await this.client.instcmd(name, command, { username, password: password ?? '' });
+    const result = await this.client.instcmd(
+      name,
+      command,
+      { username, password: password ?? '' },
+      {
+        resultTimeoutMs: instcmdResultTimeoutMs(this.deps.timings),
+        allowUntracked: this.capabilities.untrackedInstcmd,
+      },
+    );
+    const nut = this.version ? `NUT ${this.version}` : 'NUT of unknown version';
+    if (result.outcome === 'untracked') {
+      this.log.warn(
+        { ups: name, command, code: result.trackingRefused },
+        `upsd refused SET TRACKING (ERR ${result.trackingRefused}); ${nut} is older than 2.8.1, so ${command} was sent without it: accepted, but its result is unknown`,
+      );
+    } else if (result.outcome === 'tracking-refused') {
+      this.log.error(
+        { ups: name, command, code: result.code },
+        `upsd refused SET TRACKING (ERR ${result.code}); ${command} was not sent: NUT 2.8.1 drivers crash on an instant command without TRACKING, and ${nut} is not known to be older`,
+      );
+    }
+    return result;
   }
 
   ups(name: string): UpsSupervisor | undefined {

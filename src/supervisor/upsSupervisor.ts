@@ -4,6 +4,7 @@ import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { NutClient } from '../nut/client.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
+import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverBinary, type NutSetup, userArgs } from '../nut/nutSetup.js';
 import { DriverProbe } from './driverProbe.js';
 import { ManagedProcess } from './managedProcess.js';
@@ -29,6 +30,8 @@ export interface UpsSupervisorDeps {
   logger: Logger;
   /** The shared persistent connection to upsd. */
   client: NutClient;
+  /** What the drivers' sockets understand (known once the supervisor has read the NUT version). */
+  driverSocketCapabilities: () => DriverSocketCapabilities;
   now?: () => number;
 }
 
@@ -121,8 +124,7 @@ export class UpsSupervisor {
     this.prepareStop();
     this.stopped = true;
     clearTimeout(this.tickTimer);
-    this.probe?.close();
-    this.probe = undefined;
+    await this.closeProbe();
     await this.recovery?.catch(() => undefined);
     if (this.driver) {
       const { forced } = await this.driver.stop(this.deps.timings.stopTimeout);
@@ -304,7 +306,7 @@ export class UpsSupervisor {
     if (childPid !== undefined) {
       this.log.info({ childPid }, `started ${ups.driver}`);
       bus.emit('driver-started', { ups: this.name, childPid, at: this.now() });
-      this.attachProbe(driver);
+      this.attachProbe(driver, childPid);
     }
     void driver.exited.then((exit) => {
       const pid = childPid ?? 0;
@@ -321,15 +323,21 @@ export class UpsSupervisor {
         at: this.now(),
       });
       if (this.driver !== driver) return;
-      this.probe?.close();
-      this.probe = undefined;
+      void this.closeProbe();
       if (!exit.expected && !this.stopped) this.dispatch({ type: 'driver-exited' });
     });
     return driver;
   }
 
+  /** Closes the probe connection (LOGOUT first where the driver knows it; bounded). */
+  private async closeProbe(): Promise<void> {
+    const probe = this.probe;
+    this.probe = undefined;
+    await probe?.close();
+  }
+
   /** One persistent probe connection per driver process, for that process's whole life (NUT 2.8.0 leak). */
-  private attachProbe(driver: ManagedProcess): void {
+  private attachProbe(driver: ManagedProcess, childPid: number): void {
     const { setup, ups, timings, bus } = this.deps;
     this.driverStale = false;
     const probe = new DriverProbe({
@@ -337,6 +345,8 @@ export class UpsSupervisor {
       ups,
       probeIntervalMs: timings.probeInterval,
       probeTimeoutMs: timings.probeTimeout,
+      capabilities: this.deps.driverSocketCapabilities(),
+      driverPid: childPid,
       isAlive: () => driver.running && this.driver === driver,
       logger: this.log,
       onHung: (silentMs) => {
@@ -347,6 +357,9 @@ export class UpsSupervisor {
         bus.emit('hung', { ups: this.name, silentMs, at: this.now() });
         this.dispatch({ type: 'hung' });
       },
+      // Our driver cannot be reached where upsd and the probe look for it: to them it is as good as hung, and the
+      // restart makes it bind the socket path again. (The probe has logged both pids as an error.)
+      onForeign: () => this.dispatch({ type: 'hung' }),
       onStatus: (status) => {
         this.feedAt.set('ups.status', this.now());
         this.vars.set('ups.status', status);
@@ -405,8 +418,7 @@ export class UpsSupervisor {
     this.log.warn({ reason, attempt }, `recovering ${ups.driver} (${reason}, attempt ${attempt})`);
     bus.emit('recovering', { ups: this.name, reason, attempt, at: startedAt });
 
-    this.probe?.close();
-    this.probe = undefined;
+    await this.closeProbe();
     const old = this.driver;
     if (old?.running) {
       const { forced } = await old.stop(timings.stopTimeout);

@@ -72,19 +72,46 @@ describe(`instant commands over MQTT on a blazer_ser UPS, ${ON_NUT}`, () => {
     expect(agent.controller.supervisor.ups('q1')?.snapshot().commands).toContain('test.battery.start.quick');
   });
 
-  it('runs an allowed instant command on the UPS and answers ok', async () => {
+  it('runs an allowed instant command on the UPS and answers ok once the driver reports SUCCESS', async () => {
+    const pid = agent.driverPid('q1');
+    const busMark = agent.mark();
     const since = obs.mark();
     await obs.publish('nut/q1/command', JSON.stringify({ command: 'beeper.toggle', transaction: 'beep-1' }));
     const response = await obs.waitFor('nut/q1/command/response', undefined, { since });
     expect(json(response)).toMatchObject({ status: 'ok', command: 'beeper.toggle', transaction: 'beep-1' });
-    await waitFor('the UPS to receive Q', () => (sim.commands.includes('Q') ? true : undefined));
+    // TRACKING: the answer came after the driver ran the command, so the UPS has it already.
     expect(sim.commands).toEqual(['Q']);
+    // NUT 2.8.1 drivers crash on an INSTCMD without TRACKING: the driver must be the same process.
+    expect(agent.driverPid('q1')).toBe(pid);
+    expect(agent.eventsOf('driver-exited', undefined, busMark)).toEqual([]);
+  });
+
+  it('answers instcmd-failed with NUT\'s word when the UPS refuses the command (TRACKING: ERR FAILED)', async () => {
+    const pid = agent.driverPid('q1');
+    sim.setRejectCommands(true);
+    try {
+      const since = obs.mark();
+      await obs.publish('nut/q1/command', JSON.stringify({ command: 'beeper.toggle', transaction: 'beep-2' }));
+      const response = await obs.waitFor('nut/q1/command/response', undefined, { since });
+      expect(json(response)).toMatchObject({
+        status: 'error',
+        error: 'instcmd-failed',
+        detail: 'FAILED',
+        command: 'beeper.toggle',
+        transaction: 'beep-2',
+      });
+      expect(sim.commands).toEqual(['Q', 'Q']);
+      expect(agent.driverPid('q1')).toBe(pid);
+    } finally {
+      sim.setRejectCommands(false);
+    }
   });
 
   it('refuses a listed but not allowed command, and junk, and nothing reaches the UPS', async () => {
     const busMark = agent.mark();
     const pid = agent.driverPid('q1');
     const before = [...sim.commands];
+    expect(before).toEqual(['Q', 'Q']);
     const cases: Array<[string | Buffer, Record<string, unknown>]> = [
       ['test.battery.start.quick', { error: 'instcmd-not-allowed', command: 'test.battery.start.quick' }],
       [

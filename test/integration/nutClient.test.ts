@@ -1,5 +1,6 @@
 /**
- * NutClient and DriverSocket against a real upsd 2.8.0 and real dummy-ups drivers.
+ * NutClient and DriverSocket against a real upsd and real dummy-ups drivers (the host's NUT 2.8.0, or 2.8.1 / 2.8.5
+ * in the lab containers).
  *
  * Each failure case gets its own UPS so the cases do not disturb each other. DriverSocket connections are
  * closed only after the lab has killed the drivers: closing one while its NUT 2.8.0 driver lives makes the
@@ -10,8 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NutClient } from '../../src/nut/client.js';
 import { DriverSocket } from '../../src/nut/driverSocket.js';
 import { DriverSocketError, isNutError, type NutError } from '../../src/nut/errors.js';
+import { driverSocketCapabilities } from '../../src/nut/nutCapabilities.js';
+import { NutVersion } from '../../src/nut/nutVersion.js';
 import { createNutLab, cyberPowerDev, type NutLab, sleep, waitFor } from '../fixtures/nutLab.js';
-import { ON_NUT } from '../fixtures/nutVersion.js';
+import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 const NAMES = ['ups1', 'ups2', 'stopme', 'killme', 'feed'] as const;
 
@@ -84,7 +87,9 @@ describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
   });
 
   it('reads the version, the UPS list, variables and commands', async () => {
-    expect(await client.version()).toMatch(/^Network UPS Tools upsd 2\.8\.0/);
+    const ver = await client.version();
+    expect(ver).toMatch(/^Network UPS Tools upsd /);
+    expect(NutVersion.parse(ver)?.toString()).toBe(NutVersion.parse(NUT_VERSION)?.toString());
     const upses = await client.listUps();
     expect([...upses.keys()].sort()).toEqual([...NAMES].sort());
     expect(upses.get('ups1')).toBe('test ups1');
@@ -128,9 +133,11 @@ describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
     expect(await client.getVar('ups1', 'ups.status')).toBe('OL');
   });
 
-  it('instcmd: admin load.off succeeds; wrong password is ACCESS-DENIED; unknown command is CMD-NOT-SUPPORTED', async () => {
+  it('instcmd: load.off is tracked to ERR UNKNOWN (dummy-ups runs no command); wrong password is ACCESS-DENIED; unknown command is CMD-NOT-SUPPORTED', async () => {
     const admin = nut().adminUser;
-    await client.instcmd('ups1', 'load.off', admin);
+    // upsd accepts it (`OK TRACKING <id>`), the driver answers "unknown", and GET TRACKING says ERR UNKNOWN.
+    const result = await client.instcmd('ups1', 'load.off', admin);
+    expect(result).toMatchObject({ outcome: 'failed', code: 'UNKNOWN' });
     const denied = await client
       .instcmd('ups1', 'load.off', { username: admin.username, password: 'wrong-password' })
       .catch((e: unknown) => e);
@@ -204,5 +211,21 @@ describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
     expect(statusEvents).toEqual([['OB DISCHRG', 'OL']]);
     expect(ds.vars.get('ups.status')).toBe('OB DISCHRG');
     expect(ds.connected).toBe(true);
+  }, 30_000);
+
+  const socketCaps = driverSocketCapabilities(NutVersion.parse(NUT_VERSION));
+  it(`DriverSocket: GETPID ${socketCaps.getpid ? 'names the driver process and LOGOUT is answered OK Goodbye' : 'is unknown (no LOGOUT is sent: closing would make the driver spin)'}`, async () => {
+    const ds = await openDriverSocket('ups2');
+    const reported = await ds.getPid(5000);
+    if (!socketCaps.getpid) {
+      expect(reported).toBeUndefined();
+      expect(ds.connected).toBe(true);
+      return;
+    }
+    expect(reported).toBe(pid('ups2'));
+    expect(await ds.logout(3000)).toBe('goodbye');
+    expect(ds.connected).toBe(false);
+    // The driver dropped the client itself and still serves upsd.
+    expect(await client.getVar('ups2', 'ups.status')).toBe('OL');
   }, 30_000);
 });

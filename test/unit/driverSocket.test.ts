@@ -1,24 +1,20 @@
 /**
- * DriverSocket against an in-process unix-socket server that plays a NUT 2.8.0 driver.
+ * DriverSocket against an in-process unix-socket server that plays a NUT driver (2.8.0, or 2.8.3+ where stated).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DriverSocket } from '../../src/nut/driverSocket.js';
 import { DriverSocketError } from '../../src/nut/errors.js';
-
-interface FakeDriver {
-  path: string;
-  lines: string[];
-  conns: net.Socket[];
-  /** Writes to every connected client, like the driver's broadcasts. */
-  broadcast(text: string): void;
-  close(): Promise<void>;
-}
+import {
+  driverReplies,
+  type FakeDriver,
+  type FakeDriverHandler,
+  fakeDriver as fakeDriverIn,
+} from '../fixtures/fakeDriverSocket.js';
 
 let dir: string;
 const drivers: FakeDriver[] = [];
@@ -35,40 +31,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function fakeDriver(
-  onLine: (line: string, socket: net.Socket) => void = () => undefined,
-): Promise<FakeDriver> {
-  const path = join(dir, 'dummy-ups-ups1');
-  const lines: string[] = [];
-  const conns: net.Socket[] = [];
-  const server = net.createServer((socket) => {
-    conns.push(socket);
-    socket.on('error', () => undefined);
-    let buf = '';
-    socket.on('data', (chunk) => {
-      buf += chunk.toString();
-      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        onLine(line, socket);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  const driver: FakeDriver = {
-    path,
-    lines,
-    conns,
-    broadcast: (text) => {
-      for (const c of conns) if (!c.destroyed) c.write(text);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of conns) c.destroy();
-        server.close(() => resolve());
-      }),
-  };
+async function fakeDriver(onLine?: FakeDriverHandler): Promise<FakeDriver> {
+  const driver = await fakeDriverIn(dir, onLine);
   drivers.push(driver);
   return driver;
 }
@@ -366,5 +330,78 @@ describe('DriverSocket: close', () => {
     const dump = await s.dumpAll(1000);
     expect(dump.vars).toEqual(new Map([['ups.status', 'WAIT']]));
     expect(second.lines).toEqual(['DUMPALL']);
+  });
+});
+
+describe('DriverSocket: GETPID and LOGOUT (NUT 2.8.3+)', () => {
+  it('getPid() resolves the pid a 2.8.3+ driver reports, skipping broadcasts', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'GETPID') socket.write('SETINFO driver.state "quiet"\nPID 4242\n');
+      else if (line === 'PING') socket.write('PONG\n');
+    });
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    expect(await s.getPid(1000)).toBe(4242);
+    expect(driver.lines).toEqual(['GETPID', 'PING']);
+    expect(s.vars.get('driver.state')).toBe('quiet');
+  });
+
+  it('getPid() resolves undefined when the driver answers the PING behind it but not GETPID (2.8.0–2.8.2)', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'PING') socket.write('PONG\n');
+    });
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    expect(await s.getPid(1000)).toBeUndefined();
+  });
+
+  it('getPid() rejects TIMEOUT when the driver answers nothing, and keeps the connection', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const err = await s.getPid(100).catch((e: unknown) => e);
+    expect((err as DriverSocketError).code).toBe('TIMEOUT');
+    expect(s.connected).toBe(true);
+  });
+
+  it('ignores a malformed PID line', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'GETPID') socket.write('PID -1\nPID 12x\nPID\n');
+      else if (line === 'PING') socket.write('PONG\n');
+    });
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    expect(await s.getPid(1000)).toBeUndefined();
+  });
+
+  it('logout() waits for OK Goodbye, then the connection is closed', async () => {
+    const driver = await fakeDriver(driverReplies({ pid: 1 }));
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    const closed = new Promise<unknown>((resolve) => s.once('close', resolve));
+    expect(await s.logout(1000)).toBe('goodbye');
+    expect(await closed).toBeUndefined(); // closed by us: no error
+    expect(s.connected).toBe(false);
+    expect(driver.lines).toEqual(['LOGOUT']);
+    await until(() => driver.conns[0]?.closed === true);
+  });
+
+  it('logout() ends at the limit when a driver never answers (2.8.0 logs "Unknown command")', async () => {
+    const driver = await fakeDriver();
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    expect(await s.logout(100)).toBe('timeout');
+    expect(s.connected).toBe(false);
+    await until(() => driver.conns[0]?.closed === true);
+  });
+
+  it('logout() resolves "closed" when the driver drops the connection without a word', async () => {
+    const driver = await fakeDriver((line, socket) => {
+      if (line === 'LOGOUT') socket.destroy();
+    });
+    const s = driverSocket(driver.path);
+    await s.connect(1000);
+    expect(await s.logout(5000)).toBe('closed');
+    expect(await s.logout(5000)).toBe('not-connected');
   });
 });

@@ -5,6 +5,7 @@ import { CommandHandler, type CommandSupervisor } from '../../src/mqtt/commandHa
 import type { CommandResponse } from '../../src/mqtt/commands.js';
 import { LogLimiter } from '../../src/mqtt/logLimiter.js';
 import { topicsFor } from '../../src/mqtt/topics.js';
+import type { InstcmdResult } from '../../src/nut/instcmdSession.js';
 import type { UpsSnapshot } from '../../src/supervisor/types.js';
 import type { RestartOutcome } from '../../src/supervisor/upsSupervisor.js';
 
@@ -23,7 +24,7 @@ function deferred<T>() {
 class FakeSupervisor implements CommandSupervisor {
   readonly upsNames = ['ups1', 'ups2'];
   restarts: Array<ReturnType<typeof deferred<RestartOutcome>>> = [];
-  instcmds: Array<{ ups: string; command: string; done: ReturnType<typeof deferred<void>> }> = [];
+  instcmds: Array<{ ups: string; command: string; done: ReturnType<typeof deferred<InstcmdResult>> }> = [];
   upsdRestarts: Array<ReturnType<typeof deferred<void>>> = [];
   commands = ['beeper.disable', 'beeper.enable', 'load.off'];
 
@@ -48,8 +49,8 @@ class FakeSupervisor implements CommandSupervisor {
     this.upsdRestarts.push(d);
     return d.promise;
   }
-  instcmd(ups: string, command: string): Promise<void> {
-    const done = deferred<void>();
+  instcmd(ups: string, command: string): Promise<InstcmdResult> {
+    const done = deferred<InstcmdResult>();
     this.instcmds.push({ ups, command, done });
     return done.promise;
   }
@@ -190,7 +191,7 @@ describe('CommandHandler: instant commands and bad input', () => {
     expect(supervisor.instcmds.map((c) => [c.ups, c.command])).toEqual([['ups1', 'beeper.disable']]);
     send('nut/ups1/command', 'beeper.disable');
     expect(responses.at(-1)?.response).toMatchObject({ status: 'error', error: 'busy' });
-    supervisor.instcmds[0]?.done.resolve();
+    supervisor.instcmds[0]?.done.resolve({ outcome: 'success', trackingId: 'id-1' });
     await flush();
     expect(responses.at(-1)?.response).toMatchObject({
       status: 'ok',
@@ -219,6 +220,39 @@ describe('CommandHandler: instant commands and bad input', () => {
     await flush();
     expect(responses[0]?.response).toMatchObject({ status: 'error', error: 'instcmd-failed' });
     expect(responses[0]?.response.detail).toContain('ACCESS-DENIED');
+  });
+
+  it.each<[string, InstcmdResult, Record<string, unknown>]>([
+    ['SUCCESS', { outcome: 'success', trackingId: 'a' }, { status: 'ok' }],
+    [
+      'ERR FAILED',
+      { outcome: 'failed', trackingId: 'a', code: 'FAILED' },
+      { status: 'error', error: 'instcmd-failed', detail: 'FAILED' },
+    ],
+    [
+      'ERR INVALID-ARGUMENT',
+      { outcome: 'failed', trackingId: 'a', code: 'INVALID-ARGUMENT' },
+      { status: 'error', error: 'instcmd-failed', detail: 'INVALID-ARGUMENT' },
+    ],
+    [
+      'still PENDING at the limit',
+      { outcome: 'timeout', trackingId: 'a', waitedMs: 10_400 },
+      { status: 'error', error: 'instcmd-timeout', detail: 'still PENDING after 10 s' },
+    ],
+    [
+      'SET TRACKING refused (not sent)',
+      { outcome: 'tracking-refused', code: 'UNKNOWN-COMMAND' },
+      { status: 'error', error: 'instcmd-failed', detail: 'SET TRACKING refused: UNKNOWN-COMMAND' },
+    ],
+    ['untracked on NUT < 2.8.1 (accepted)', { outcome: 'untracked', trackingRefused: 'X' }, { status: 'ok' }],
+  ])('answers the tracked result %s', async (_what, result, expected) => {
+    const { supervisor, responses, send } = setup();
+    send('nut/ups1/command', 'beeper.disable');
+    supervisor.instcmds[0]?.done.resolve(result);
+    await flush();
+    expect(responses).toHaveLength(1);
+    expect(responses[0]?.response).toMatchObject({ command: 'beeper.disable', ...expected });
+    if (expected.status === 'ok') expect(responses[0]?.response).not.toHaveProperty('error');
   });
 
   it('refuses unknown UPSes, junk and oversized payloads, and ignores retained commands', () => {

@@ -87,6 +87,30 @@ async function fakeUpsd(handler: Handler): Promise<FakeUpsd> {
   return fake;
 }
 
+const TRACKING_ID = 'F4F78A1F-D59B-4F21-82C6-9729871FA9DC';
+
+/**
+ * Plays upsd for an instant command with TRACKING: OK to login and SET TRACKING, `OK TRACKING <id>` to INSTCMD,
+ * then one scripted reply per GET TRACKING (the last one repeats), `OK Goodbye` and close to LOGOUT.
+ */
+function trackingUpsd(replies: string[], overrides: Record<string, string> = {}): Handler {
+  let polls = 0;
+  return (line, conn) => {
+    const verb = /^(USERNAME|PASSWORD|SET TRACKING|INSTCMD|GET TRACKING|LOGOUT)\b/.exec(line)?.[1];
+    const override = verb === undefined ? undefined : overrides[verb];
+    if (override === 'CLOSE') conn.socket.destroy();
+    else if (override !== undefined) conn.send(`${override}\n`);
+    else if (verb === 'LOGOUT') conn.socket.end('OK Goodbye\n');
+    else if (verb === 'INSTCMD') conn.send(`OK TRACKING ${TRACKING_ID}\n`);
+    else if (verb === 'GET TRACKING') {
+      const reply = replies[Math.min(polls++, replies.length - 1)];
+      if (reply === 'CLOSE') conn.socket.destroy();
+      else conn.send(`${reply}\n`);
+    } else if (verb !== undefined) conn.send('OK\n');
+    else basicHandler(line, conn);
+  };
+}
+
 function client(port: number, opts: Partial<NutClientOptions> = {}): NutClient {
   const c = new NutClient({ host: '127.0.0.1', port, requestTimeoutMs: 2000, keepAliveMs: 0, ...opts });
   clients.push(c);
@@ -413,7 +437,8 @@ describe('NutClient: argument guard', () => {
     ['an empty name', (c: NutClient) => c.getVar('', 'ups.status')],
     [
       'a smuggled INSTCMD value',
-      (c: NutClient) => c.instcmd('ups1', 'load.off', { username: 'admin', password: 'pw' }, '1\nLOGOUT'),
+      (c: NutClient) =>
+        c.instcmd('ups1', 'load.off', { username: 'admin', password: 'pw' }, { value: '1\nLOGOUT' }),
     ],
     [
       'a password with a LF',
@@ -431,21 +456,20 @@ describe('NutClient: argument guard', () => {
 describe('NutClient: instcmd', () => {
   const auth = { username: 'admin', password: 's3cr3t-pw' };
 
-  it('uses a separate connection: USERNAME, PASSWORD, INSTCMD, LOGOUT in that order', async () => {
-    const server = await fakeUpsd((line, conn) => {
-      if (line === 'LOGOUT') conn.socket.end('OK Goodbye\n');
-      else if (/^(USERNAME|PASSWORD|INSTCMD) /.test(line)) conn.send('OK\n');
-      else basicHandler(line, conn);
-    });
+  it('uses a separate connection: USERNAME, PASSWORD, SET TRACKING, INSTCMD, GET TRACKING, LOGOUT', async () => {
+    const server = await fakeUpsd(trackingUpsd(['PENDING', 'PENDING', 'PENDING', 'SUCCESS']));
     const c = client(server.port);
     await c.version(); // the polling connection exists first
-    await c.instcmd('ups1', 'load.off', auth, '5');
+    const result = await c.instcmd('ups1', 'load.off', auth, { value: '5' });
+    expect(result).toEqual({ outcome: 'success', trackingId: TRACKING_ID });
     expect(server.conns).toHaveLength(2);
     expect(server.conns[0]?.lines).toEqual(['VER']);
     expect(server.conns[1]?.lines).toEqual([
       'USERNAME admin',
       'PASSWORD "s3cr3t-pw"',
+      'SET TRACKING ON',
       'INSTCMD ups1 load.off "5"',
+      ...Array(4).fill(`GET TRACKING ${TRACKING_ID}`),
       'LOGOUT',
     ]);
     await until(() => server.conns[1]?.socket.closed === true);
@@ -498,5 +522,101 @@ describe('NutClient: instcmd', () => {
     expect(err).toBeInstanceOf(NutTimeoutError);
     expect((err as NutTimeoutError).request).toBe('PASSWORD ***');
     expect(inspect(err)).not.toContain(auth.password);
+  });
+});
+
+describe('NutClient: instcmd results through TRACKING', () => {
+  const auth = { username: 'admin', password: 's3cr3t-pw' };
+
+  it.each(['FAILED', 'INVALID-ARGUMENT', 'UNKNOWN'])(
+    'GET TRACKING answering ERR %s is the result "failed" with that word, then LOGOUT',
+    async (code) => {
+      const server = await fakeUpsd(trackingUpsd(['PENDING', `ERR ${code}`]));
+      const result = await client(server.port).instcmd('ups1', 'beeper.toggle', auth);
+      expect(result).toEqual({ outcome: 'failed', trackingId: TRACKING_ID, code });
+      expect(server.lines.slice(-3)).toEqual([
+        `GET TRACKING ${TRACKING_ID}`,
+        `GET TRACKING ${TRACKING_ID}`,
+        'LOGOUT',
+      ]);
+    },
+  );
+
+  it('a result still PENDING at the limit is "timeout", and nothing is sent after the session ends', async () => {
+    const server = await fakeUpsd(trackingUpsd(['PENDING']));
+    const c = client(server.port);
+    const result = await c.instcmd('ups1', 'beeper.toggle', auth, { resultTimeoutMs: 300 });
+    expect(result).toMatchObject({ outcome: 'timeout', trackingId: TRACKING_ID });
+    expect((result as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(300);
+    expect(server.lines.at(-1)).toBe('LOGOUT');
+    await until(() => server.conns[0]?.socket.closed === true);
+    const sent = server.lines.length;
+    await sleep(700); // longer than the poll delay: a leaked poll loop would show up here
+    expect(server.lines).toHaveLength(sent);
+  });
+
+  it.each([
+    ['garbage', 'WHAT IS THIS'],
+    ['a second word after SUCCESS', 'SUCCESS NOW'],
+    ['OK instead of a status', 'OK'],
+  ])('%s in reply to GET TRACKING is a protocol error that drops the session', async (_what, reply) => {
+    const server = await fakeUpsd(trackingUpsd(['PENDING', reply]));
+    const err = await client(server.port)
+      .instcmd('ups1', 'beeper.toggle', auth)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NutProtocolError);
+    expect((err as NutProtocolError).request).toBe(`GET TRACKING ${TRACKING_ID}`);
+    await until(() => server.conns[0]?.socket.closed === true);
+    expect(server.lines).not.toContain('LOGOUT');
+  });
+
+  it('a connection closed mid-poll rejects with NutConnectionError', async () => {
+    const server = await fakeUpsd(trackingUpsd(['PENDING', 'PENDING', 'CLOSE']));
+    const err = await client(server.port)
+      .instcmd('ups1', 'beeper.toggle', auth)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NutConnectionError);
+    expect(['EOF', 'ECONNRESET']).toContain((err as NutConnectionError).code);
+  });
+
+  it.each([
+    ['a bare OK (upsd did not track it)', 'OK'],
+    ['a tracking id with a quote', 'OK TRACKING ab"c'],
+    ['a tracking id and more', `OK TRACKING ${TRACKING_ID} extra`],
+  ])('INSTCMD answered with %s is a protocol error, and no GET TRACKING is sent', async (_what, reply) => {
+    const server = await fakeUpsd(trackingUpsd(['SUCCESS'], { INSTCMD: reply }));
+    const err = await client(server.port)
+      .instcmd('ups1', 'beeper.toggle', auth)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NutProtocolError);
+    expect(server.lines.some((l) => l.startsWith('GET TRACKING'))).toBe(false);
+  });
+
+  it('upsd refusing SET TRACKING: nothing is sent unless an untracked command is allowed', async () => {
+    const server = await fakeUpsd(trackingUpsd(['SUCCESS'], { 'SET TRACKING': 'ERR UNKNOWN-COMMAND' }));
+    const refused = await client(server.port).instcmd('ups1', 'beeper.toggle', auth);
+    expect(refused).toEqual({ outcome: 'tracking-refused', code: 'UNKNOWN-COMMAND' });
+    expect(server.lines.some((l) => l.startsWith('INSTCMD'))).toBe(false);
+
+    const untracked = await client(server.port).instcmd('ups1', 'beeper.toggle', auth, {
+      allowUntracked: true,
+    });
+    expect(untracked).toEqual({ outcome: 'untracked', trackingRefused: 'UNKNOWN-COMMAND' });
+    expect(server.conns[1]?.lines).toEqual([
+      'USERNAME admin',
+      'PASSWORD "s3cr3t-pw"',
+      'SET TRACKING ON',
+      'INSTCMD ups1 beeper.toggle',
+      'LOGOUT',
+    ]);
+  });
+
+  it('upsd refusing the command itself (ERR CMD-NOT-SUPPORTED) rejects with that NutError', async () => {
+    const server = await fakeUpsd(trackingUpsd(['SUCCESS'], { INSTCMD: 'ERR CMD-NOT-SUPPORTED' }));
+    const err = await client(server.port)
+      .instcmd('ups1', 'beeper.toggle', auth)
+      .catch((e: unknown) => e);
+    expect(isNutError(err, 'CMD-NOT-SUPPORTED')).toBe(true);
+    expect((err as NutError).request).toBe('INSTCMD ups1 beeper.toggle');
   });
 });
