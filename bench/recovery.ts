@@ -1,4 +1,5 @@
-// npm run bench:recovery [-- --trials N --cap S --faults hang,crash,stale --naive-hang-stagger S --agent-src]
+// npm run bench:recovery [-- --trials N --cap S --faults hang,crash,stale --naive-hang-stagger S --agent-src
+//                            --nut 2.8.1|2.8.5 (in the lab's container of that Debian release; default: the host's NUT)]
 //
 // Time from fault injection to fresh data at upsd, nut-mqtt against the naive upsdrvctl + upsc loop, with
 // upsd's default MAXAGE. See bench/lib/trial.ts for what "recovered" means and bench/lib/*Contender.ts for how
@@ -12,12 +13,16 @@ import { onCleanup, runBench } from './lib/cleanup.js';
 import type { Contender } from './lib/contender.js';
 import { boolFlag, fmtDuration, intFlag, loadAverage, printHeader, stringFlag } from './lib/header.js';
 import { NaiveContender } from './lib/naiveContender.js';
+import { runBesideRequestedNut } from './lib/nutRelease.js';
 import { StatusObserver } from './lib/observer.js';
 import { findUpsd, labProcesses } from './lib/procs.js';
 import { unexpectedActivity, writeDetails } from './lib/recoveryChecks.js';
 import { createRecoveryLab, type RecoveryLab } from './lib/recoveryLab.js';
 import { printSummary, printTrials } from './lib/recoveryReport.js';
 import { type Fault, runSeries, type TrialResult } from './lib/trial.js';
+
+const delegated = await runBesideRequestedNut(import.meta.filename);
+if (delegated !== undefined) process.exit(delegated);
 
 const started = Date.now();
 const trials = intFlag('trials', 10, 1, 200);

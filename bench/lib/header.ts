@@ -1,15 +1,7 @@
 // What every benchmark prints first (machine, versions, date) and small command-line helpers.
 import os from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
-
-const NUT_DIR = process.env.NUT_DRIVER_PATH || '/lib/nut';
-
-async function nutVersion(): Promise<string> {
-  const r = await execa(join(NUT_DIR, 'upsd'), ['-V'], { reject: false, stdin: 'ignore', timeout: 5000 });
-  const text = `${r.stdout}\n${r.stderr}`;
-  return /Network UPS Tools upsd (\S+)/.exec(text)?.[1] ?? 'unknown';
-}
+import { UPSD_BIN } from '../../test/fixtures/nutLab.js';
+import { NUT_VERSION } from '../../test/fixtures/nutVersion.js';
 
 export async function printHeader(title: string): Promise<void> {
   const cpus = os.cpus();
@@ -18,7 +10,7 @@ export async function printHeader(title: string): Promise<void> {
     `== ${title} ==`,
     `date     ${new Date().toISOString()}`,
     `machine  ${cpus.length} CPU(s), ${cpus[0]?.model ?? 'unknown model'}, load average ${load}, ${Math.round(os.totalmem() / 2 ** 20)} MiB RAM`,
-    `software NUT ${await nutVersion()} (upsd ${join(NUT_DIR, 'upsd')}), node ${process.version}, ${os.type()} ${os.release()}`,
+    `software NUT ${NUT_VERSION} (upsd ${UPSD_BIN}), node ${process.version}, ${os.type()} ${os.release()}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

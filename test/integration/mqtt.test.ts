@@ -9,7 +9,7 @@ import { cyberPowerDev } from '../fixtures/cyberPower.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
 import { createNutLab, type NutLab, processAlive, waitFor } from '../fixtures/nutLab.js';
-import { ON_NUT } from '../fixtures/nutVersion.js';
+import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -62,7 +62,7 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     const info = JSON.parse(retained.get('nut/bridge/info') ?? '{}') as Record<string, unknown>;
     expect(info).toMatchObject({
       version: VERSION,
-      nut_version: '2.8.0',
+      nut_version: NUT_VERSION,
       upsd: `127.0.0.1:${lab.port}`,
       ups: ['ups1', 'ups2'],
     });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
-import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
+import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
 import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
 
@@ -146,7 +146,10 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
       timeoutMs: 30_000,
     });
     expect(recovering.reason).toBe('stale');
-    expect(processAlive(alivePid)).toBe(false);
+    // The stale driver is stopped (SIGTERM, then SIGKILL after STOP_TIMEOUT), never left running beside the new one.
+    await waitFor('the stale driver gone', () => (processAlive(alivePid) ? undefined : true), {
+      timeoutMs: 10_000,
+    });
 
     // While the UPS stays silent every new driver gives up; the waits between attempts grow.
     await agent.waitForEvent('recovery-failed', (e) => e.ups === 'q1' && e.attempt === 2, {
