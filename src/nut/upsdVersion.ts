@@ -5,7 +5,7 @@ export type UpsdVersionResult =
   | { ok: true; version: NutVersion; output: string }
   | { ok: false; reason: string };
 
-const VERSION_TIMEOUT_MS = 5000;
+const DEFAULT_TIMEOUT_MS = 5000;
 
 /**
  * Asks the upsd binary the agent is about to run for its version (`upsd -V`: prints "Network UPS Tools upsd 2.8.0"
@@ -16,6 +16,7 @@ const VERSION_TIMEOUT_MS = 5000;
 export async function readUpsdVersion(
   upsdPath: string,
   env: Readonly<Record<string, string>>,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<UpsdVersionResult> {
   try {
     const result = await execa(upsdPath, ['-V'], {
@@ -23,14 +24,14 @@ export async function readUpsdVersion(
       extendEnv: false,
       stdin: 'ignore',
       reject: false,
-      timeout: VERSION_TIMEOUT_MS,
+      timeout: timeoutMs,
       maxBuffer: 64 * 1024,
     });
     const output = `${String(result.stdout ?? '')}\n${String(result.stderr ?? '')}`.trim();
     const version = NutVersion.parse(output);
     if (version) return { ok: true, version, output: output.split('\n')[0] ?? output };
     const why = result.timedOut
-      ? `timed out after ${VERSION_TIMEOUT_MS} ms`
+      ? `timed out after ${timeoutMs} ms`
       : result.failed && result.exitCode === undefined
         ? (result.shortMessage ?? 'could not run')
         : `no version in its output ${JSON.stringify(output.slice(0, 200))}`;

@@ -30,8 +30,6 @@ export interface DriverProbeOptions {
 }
 
 const CONNECT_RETRY_MS = 100;
-/** The driver answers LOGOUT from its main loop; dummy-ups can be a second late (it sleeps in its update). */
-const LOGOUT_WAIT_MS = 1000;
 
 type WatchOutcome = 'hung' | 'closed' | 'foreign';
 
@@ -69,7 +67,8 @@ export class DriverProbe {
 
   /**
    * Closes the connection: only when the driver process is gone or about to be restarted. Says LOGOUT first where
-   * the driver knows it and can still answer; resolves once the connection is closed (at most LOGOUT_WAIT_MS).
+   * the driver knows it and can still answer; resolves once the connection is closed, after at most one probe
+   * timeout (the driver answers from its main loop, like PING: dummy-ups can be a second late).
    */
   async close(): Promise<void> {
     this.abort.abort();
@@ -83,7 +82,7 @@ export class DriverProbe {
       socket.close();
       return;
     }
-    const how = await socket.logout(LOGOUT_WAIT_MS);
+    const how = await socket.logout(this.options.probeTimeoutMs);
     this.options.logger.debug({ logout: how }, `driver socket closed after LOGOUT (${how})`);
   }
 

@@ -100,7 +100,9 @@ describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
       expect(vars.get('driver.name')).toBe('dummy-ups');
       expect(await client.getVar(ups, 'ups.status')).toBe('OL');
       expect(await client.getVar(ups, 'device.serial')).toBe(dev['device.serial']);
-      expect(await client.listCmd(ups)).toEqual(['load.off']);
+      // dummy-ups's one command; later NUT adds commands every driver has (2.8.1 driver.reload…, 2.8.5
+      // shutdown.default).
+      expect(await client.listCmd(ups)).toContain('load.off');
       expect(await client.getUpsDesc(ups)).toBe(`test ${ups}`);
       expect(await client.numLogins(ups)).toBe(0);
     }
@@ -117,8 +119,13 @@ describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
     expect(b.get('device.serial')).toBe(cyberPowerDev(2)['device.serial']);
     expect(statusA).toBe('OL');
     expect(c).toEqual(a);
-    // Same content as upsc sees.
-    expect(Object.fromEntries(b)).toEqual(await nut().upsc('ups2'));
+    // Same content as upsc sees, except driver.state: NUT 2.8.1+ drivers flip it (updateinfo → quiet) on every
+    // update, so the two reads may catch different moments.
+    const withoutState = (vars: Record<string, string>) => {
+      const { 'driver.state': _state, ...rest } = vars;
+      return rest;
+    };
+    expect(withoutState(Object.fromEntries(b))).toEqual(withoutState(await nut().upsc('ups2')));
   });
 
   it('types upsd errors: UNKNOWN-UPS, VAR-NOT-SUPPORTED', async () => {

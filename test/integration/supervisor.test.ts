@@ -1,10 +1,13 @@
-// The heart, against real NUT 2.8.0: upsd and three dummy-ups drivers started by the agent itself.
+// The heart, against real NUT (2.8.0 on the host; 2.8.1 and 2.8.5 in the lab containers): upsd and three dummy-ups
+// drivers started by the agent itself.
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { driverSocketCapabilities } from '../../src/nut/nutCapabilities.js';
+import { NutVersion } from '../../src/nut/nutVersion.js';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
-import { ON_NUT } from '../fixtures/nutVersion.js';
+import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 /** CPU ticks (1/100 s) a process used: utime + stime from /proc/<pid>/stat. */
 function cpuTicks(pid: number): number {
@@ -46,6 +49,26 @@ describe(`supervisor with three dummy-ups UPSes, ${ON_NUT}`, () => {
     const upsc = await execa('upsc', ['-l', `127.0.0.1:${lab.port}`]);
     expect(upsc.stdout.split('\n').sort()).toEqual(names);
     for (const e of agent.eventsOf('ready')) expect(e.startupMs).toBeGreaterThan(0);
+  });
+
+  const socketCaps = driverSocketCapabilities(NutVersion.parse(NUT_VERSION));
+  it(`knows it runs ${ON_NUT}, and ${socketCaps.logout ? 'checks GETPID and says LOGOUT before it restarts a driver' : 'sends the drivers neither GETPID nor LOGOUT'}`, async () => {
+    expect(agent.controller.supervisor.nutVersion?.toString()).toBe(
+      NutVersion.parse(NUT_VERSION)?.toString(),
+    );
+    const pid = agent.driverPid('ups1');
+    const restarted = await agent.controller.supervisor.restartUps('ups1');
+    expect(restarted.ok).toBe(true);
+    expect(agent.driverPid('ups1')).not.toBe(pid);
+    const log = readFileSync(agent.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; ups?: string; logout?: string });
+    const logouts = log.filter((l) => l.ups === 'ups1' && l.msg.includes('after LOGOUT'));
+    // The driver alive and answering: it says goodbye before it is stopped.
+    expect(logouts.map((l) => l.logout)).toEqual(socketCaps.logout ? ['goodbye'] : []);
+    expect(log.filter((l) => l.msg.includes('not by the driver the agent started'))).toEqual([]);
+    expect(log.filter((l) => l.msg.includes('NUT version unknown'))).toEqual([]);
   });
 
   it('restarts a hung (SIGSTOPped) driver while the others keep fresh data and their pids', async () => {
