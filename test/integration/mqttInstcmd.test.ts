@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
-import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
 import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
 
@@ -86,12 +86,15 @@ describe(`instant commands over MQTT on a blazer_ser UPS, ${ON_NUT}`, () => {
     expect(agent.eventsOf('driver-exited', undefined, busMark)).toEqual([]);
   });
 
-  it('answers instcmd-failed with NUT\'s word when the UPS refuses the command (TRACKING: ERR FAILED)', async () => {
+  it("answers instcmd-failed with NUT's word when the UPS refuses the command (TRACKING: ERR FAILED)", async () => {
     const pid = agent.driverPid('q1');
     sim.setRejectCommands(true);
     try {
       const since = obs.mark();
-      await obs.publish('nut/q1/command', JSON.stringify({ command: 'beeper.toggle', transaction: 'beep-2' }));
+      await obs.publish(
+        'nut/q1/command',
+        JSON.stringify({ command: 'beeper.toggle', transaction: 'beep-2' }),
+      );
       const response = await obs.waitFor('nut/q1/command/response', undefined, { since });
       expect(json(response)).toMatchObject({
         status: 'error',
