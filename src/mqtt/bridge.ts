@@ -22,7 +22,14 @@ import { instcmdResultTimeoutMs, type Supervisor } from '../supervisor/superviso
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { CommandHandler } from './commandHandler.js';
 import { MqttConnection } from './connection.js';
-import { type Availability, availabilityOf, bridgeInfo, eventPayloads, stateJson } from './payloads.js';
+import {
+  type Availability,
+  availabilityOf,
+  bridgeInfo,
+  eventPayloads,
+  stateChangeKey,
+  stateJson,
+} from './payloads.js';
 import { checkUpsName, type Topics, topicsFor } from './topics.js';
 
 export interface BridgeTimings {
@@ -338,7 +345,7 @@ export class MqttBridge {
     clearTimeout(out.timer);
     out.timer = undefined;
     const json = stateJson(snapshot, Date.now());
-    const key = JSON.stringify({ ...json, supervisor: { ...json.supervisor, seconds_since_fresh: null } });
+    const key = stateChangeKey(json);
     if (force || key !== out.lastStateKey) {
       out.lastStateKey = key;
       this.publishRetained(this.topics.upsState(ups), JSON.stringify(json));

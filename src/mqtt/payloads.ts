@@ -82,6 +82,30 @@ export function stateJson(snapshot: UpsSnapshot, now: number): UpsStateJson {
   };
 }
 
+/**
+ * `driver.state` phases a NUT 2.8.1+ driver passes through on every update (updateinfo, then quiet again): they say
+ * "running normally" either way, and republishing the retained state each time (once a second on a dummy-ups
+ * UPS) would be churn for every subscriber. Other phases (reconnect.trying, reloading, init.*…) are news.
+ */
+const ROUTINE_DRIVER_STATES = new Set(['updateinfo', 'quiet']);
+
+/**
+ * What decides whether a state message is worth publishing: the state without the clock (seconds_since_fresh)
+ * and with the routine driver.state cycle folded into one value.
+ */
+export function stateChangeKey(json: UpsStateJson): string {
+  const driverState = json['driver.state'];
+  const folded =
+    typeof driverState === 'string' && ROUTINE_DRIVER_STATES.has(driverState)
+      ? { 'driver.state': 'routine' }
+      : {};
+  return JSON.stringify({
+    ...json,
+    ...folded,
+    supervisor: { ...json.supervisor, seconds_since_fresh: null },
+  });
+}
+
 function supervisorJson(snapshot: UpsSnapshot, now: number): SupervisorJson {
   const view = snapshot.supervisor;
   const { lastFreshAt } = view;

@@ -8,7 +8,7 @@ import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
-import { createNutLab, type NutLab, processAlive, waitFor } from '../fixtures/nutLab.js';
+import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
 import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 const VERSION = (
@@ -101,6 +101,15 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     // Every NUT variable is there under its NUT name.
     const vars = await lab.upsc('ups1');
     for (const name of Object.keys(vars)) expect(state).toHaveProperty([name]);
+  });
+
+  it('does not republish the state of a UPS whose data does not change (2.8.1+ drivers flip driver.state on every update)', async () => {
+    const since = obs.mark();
+    const updates = agent.mark();
+    // Three dummy-ups update cycles (pollinterval 2 s): each one is a driver.state updateinfo → quiet on 2.8.1+.
+    await sleep(6500);
+    expect(agent.eventsOf('recovering', undefined, updates)).toEqual([]);
+    expect(obs.on('nut/ups1', since).map((m) => json(m)['driver.state'])).toEqual([]);
   });
 
   it('publishes Home Assistant discovery for the CyberPower UPS, field by field', async () => {

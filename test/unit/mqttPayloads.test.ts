@@ -7,6 +7,7 @@ import {
   parseNutValue,
   REDACTED,
   redactSecrets,
+  stateChangeKey,
   stateJson,
   statusEvents,
   statusLabel,
@@ -157,6 +158,36 @@ describe('parseNutValue', () => {
     // Too many digits for a double to hold exactly: an id, not a quantity.
     expect(parseNutValue('ups.load', '12345678901234567')).toBe('12345678901234567');
     expect(parseNutValue('ups.load', '123456789012345')).toBe(123456789012345);
+  });
+});
+
+describe('stateChangeKey', () => {
+  const withDriverState = (value: string, lastFreshAt = AT) =>
+    stateJson(
+      cp1500({
+        vars: { 'ups.status': 'OL', 'driver.state': value },
+        supervisor: { state: 'ok', restarts: 0, lastFreshAt },
+      }),
+      AT,
+    );
+
+  it('ignores the clock and the routine driver.state cycle of NUT 2.8.1+ (updateinfo ↔ quiet)', () => {
+    const quiet = stateChangeKey(withDriverState('quiet'));
+    expect(stateChangeKey(withDriverState('updateinfo'))).toBe(quiet);
+    expect(stateChangeKey(withDriverState('quiet', AT - 30_000))).toBe(quiet);
+  });
+
+  it('still sees a driver.state that is news, and any other change', () => {
+    const quiet = stateChangeKey(withDriverState('quiet'));
+    expect(stateChangeKey(withDriverState('reconnect.trying'))).not.toBe(quiet);
+    const onBattery = stateJson(
+      cp1500({
+        vars: { 'ups.status': 'OB', 'driver.state': 'quiet' },
+        supervisor: { state: 'ok', restarts: 0 },
+      }),
+      AT,
+    );
+    expect(stateChangeKey(onBattery)).not.toBe(quiet);
   });
 });
 
