@@ -29,9 +29,8 @@
  * | `busy`                  | another command for this UPS is still running                            |
  * | `cooldown`              | a restart was asked for too soon after the last one                      |
  * | `recovery-failed`       | the driver restart did not bring fresh data back                         |
- * | `instcmd-failed`        | upsd refused it, or the driver's result (TRACKING) was not SUCCESS;      |
- * |                         | `detail`: NUT's word (`FAILED`, `UNKNOWN`, `INVALID-ARGUMENT`, `ACCESS-DENIED`…) |
- * | `instcmd-timeout`       | upsd accepted it, but the driver's result was still PENDING at the limit |
+ * | `instcmd-failed`        | upsd refused it, or its TRACKING result was not SUCCESS (`detail`: NUT's word: `FAILED`, `UNKNOWN`, `INVALID-ARGUMENT`, `ACCESS-DENIED`…) |
+ * | `instcmd-timeout`       | upsd accepted it, but its TRACKING result was still PENDING at the limit |
  * | `upsd-restart-failed`   | upsd did not come back after a restart                                   |
  * | `timeout`               | the command did not finish in time                                       |
  * | `internal-error`        | anything else (a bug); details are in the agent's log                    |

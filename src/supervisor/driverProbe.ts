@@ -35,7 +35,7 @@ type WatchOutcome = 'hung' | 'closed' | 'foreign';
 
 /**
  * The liveness probe and live feed on one driver's unix socket. It holds ONE connection for the driver process's
- * whole life: NUT 2.0–2.8.2 drivers never reap a client that disconnects and then spin at 50–90 % CPU. PING every
+ * whole life: NUT 2.8.0–2.8.2 drivers never reap a client that disconnects and then spin at 50–90 % CPU. PING every
  * `probeIntervalMs`; no PONG within `probeTimeoutMs` means hung. The same connection carries the driver's
  * broadcasts (SETINFO, DATASTALE, DATAOK), so a status change is known the moment the driver knows it.
  *
