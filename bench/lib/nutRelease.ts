@@ -36,7 +36,7 @@ export async function runBesideRequestedNut(script: string): Promise<number | un
     mkdirSync(results, { recursive: true });
     log(`running ${script} beside NUT ${release.nut} (Debian ${release.suite})`);
     const argv = ['node', '--import', 'tsx', script, ...process.argv.slice(2)];
-    const run = await runInRelease(engine, image, release, argv, {
+    const run = await runInRelease(engine, image, argv, {
       name: `nut-mqtt-bench-${process.pid}`,
       root: join(import.meta.dirname, '../..'),
       mounts: [results],

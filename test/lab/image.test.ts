@@ -272,7 +272,11 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
       },
     );
     expect(await volumeDigest()).toEqual(before);
-    const up = await execa('upsc', [`ups@127.0.0.1:${upsdPort}`, 'ups.status'], { reject: false });
-    expect(String(up.stdout).trim()).toBe('OL');
+    // Healthy means upsd answers; it may still say WAIT until the new driver's first dump reaches it.
+    const status = await waitFor('OL through the second container', async () => {
+      const up = await execa('upsc', [`ups@127.0.0.1:${upsdPort}`, 'ups.status'], { reject: false });
+      return String(up.stdout).trim() === 'OL' ? 'OL' : undefined;
+    });
+    expect(status).toBe('OL');
   });
 });
