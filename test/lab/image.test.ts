@@ -21,8 +21,13 @@ const IMAGE = 'nut-mqtt:lab-test';
 /** What the agent and NUT may add to the base image (issue #8). */
 const SIZE_BUDGET_BYTES = 40 * 1024 * 1024;
 const STOP_TIMEOUT_S = 20;
-/** The build may ask npm's registry through a TLS-intercepting proxy: its CA goes in as a build secret only. */
-const CA_FILE = process.env.NODE_EXTRA_CA_CERTS;
+/**
+ * The build may reach npm's registry through a TLS-intercepting proxy: the CA Node is told to trust (else the
+ * system bundle, which then holds it) goes in as a build secret only, never into a layer.
+ */
+const CA_FILE = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find(
+  (f) => f && existsSync(f),
+);
 
 interface Proc {
   pid: number;
@@ -104,7 +109,7 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
     await ensureDockerfileBases(engine, dockerfile, log);
     const started = Date.now();
-    const secret = CA_FILE && existsSync(CA_FILE) ? ['--secret', `id=ca,src=${CA_FILE}`] : [];
+    const secret = CA_FILE ? ['--secret', `id=ca,src=${CA_FILE}`] : [];
     const build = await engine.docker(['build', '--network', 'host', ...secret, '--tag', IMAGE, root], {
       reject: false,
       all: true,
