@@ -26,5 +26,13 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const engine = await startDockerEngine(log);
   project.provide('dockerLab', { host: engine.host });
-  return () => engine.stop();
+  return async () => {
+    // Every lab container is named nut-mqtt-lab-*: one still there means a test did not clean up after itself.
+    const r = await engine.docker(['ps', '--all', '--quiet', '--filter', 'name=^nut-mqtt-lab-']);
+    const left = String(r.stdout).split('\n').filter(Boolean);
+    if (left.length > 0) await engine.docker(['rm', '--force', ...left], { reject: false });
+    await engine.stop();
+    if (left.length > 0) throw new Error(`lab containers left running by the tests: ${left.join(', ')}`);
+    log(engine.owned ? 'no container, no dockerd and no mount left' : 'no lab container left');
+  };
 }
