@@ -46,7 +46,7 @@ await runBench(async () => {
   const env = { ...lab.env, NUT_USER: 'root', MQTT_URL: broker?.url ?? '' };
   // startAgent applies quick test timings; put the schema defaults back (nothing set in the environment).
   const defaults = loadConfig({ env }).config.supervisor;
-  const agent = await startAgent(lab, { ...defaults }, { MQTT_URL: env.MQTT_URL });
+  const agent = await startAgent(lab, { timings: { ...defaults }, env: { MQTT_URL: env.MQTT_URL } });
   const unregisterAgent = onCleanup('agent', () => agent.stop());
   for (const u of upses) await agent.waitForEvent('ready', (p) => p.ups === u, { timeoutMs: 30_000 });
   await sleep(2000); // let start-up work (first polls, MQTT discovery) settle

@@ -11,8 +11,8 @@
 // the harness itself failed, 130 on Ctrl-C. Everything started is stopped by pid, on errors and Ctrl-C too.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomSeed } from '../test/fixtures/prng.js';
 import { FAULT_KINDS, type FaultKind } from './soakLib/faults.js';
-import { randomSeed } from './soakLib/prng.js';
 import { formatReport } from './soakLib/report.js';
 import { defaultOutDir, Soak, type SoakOptions } from './soakLib/runner.js';
 

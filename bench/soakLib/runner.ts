@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
 import { retainedOn } from '../../test/fixtures/mqttObserver.js';
 import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
+import { Rng } from '../../test/fixtures/prng.js';
 import { type Q1Simulator, startQ1Simulator } from '../../test/fixtures/q1Simulator.js';
 import { type AgentExit, AgentProcess } from './agentProcess.js';
 import { Cleanup } from './cleanup.js';
 import { type ActiveFault, type FaultContext, type FaultKind, inject } from './faults.js';
 import { type LogSummary, summarizeLog } from './logSummary.js';
 import { MqttWatch } from './observer.js';
-import { Rng } from './prng.js';
 import {
   fdCount,
   killLabPids,

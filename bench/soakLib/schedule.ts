@@ -1,8 +1,9 @@
 // The fault schedule, drawn up front from the seed: which fault, on which UPS, after which pause. Kinds are dealt
 // from shuffled decks (each deck holds every kind once), so even a short run covers every kind and a long one
 // holds them in equal shares, in random order.
+
+import type { Rng } from '../../test/fixtures/prng.js';
 import type { FaultKind } from './faults.js';
-import type { Rng } from './prng.js';
 
 export interface PlannedFault {
   n: number;

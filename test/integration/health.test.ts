@@ -19,11 +19,10 @@ describe('health and metrics', () => {
   beforeAll(async () => {
     lab = await createNutLab({ upses: [{ name: 'good' }, { name: 'bad', port: 'missing.dev' }] });
     port = await freePort();
-    agent = await startAgent(
-      lab,
-      { backoffInitial: 100, breakerRestarts: 2, failedRetry: 600_000 },
-      { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
-    );
+    agent = await startAgent(lab, {
+      timings: { backoffInitial: 100, breakerRestarts: 2, failedRetry: 600_000 },
+      env: { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
+    });
     await agent.waitForEvent('ready', (e) => e.ups === 'good');
     await agent.waitForEvent('recovery-failed', (e) => e.ups === 'bad' && e.circuitOpen);
   });
@@ -63,7 +62,7 @@ describe('health and metrics', () => {
   it('answers 200 when upsd answers and every UPS is ok, and `nut-mqtt health` exits 0', async () => {
     const soloLab = await createNutLab({ upses: [{ name: 'solo' }] });
     const soloPort = await freePort();
-    const solo = await startAgent(soloLab, {}, { HTTP_PORT: String(soloPort) });
+    const solo = await startAgent(soloLab, { env: { HTTP_PORT: String(soloPort) } });
     try {
       await solo.waitForEvent('ready');
       await new Promise((r) => setTimeout(r, 1200)); // one poll cycle, so upsd has answered

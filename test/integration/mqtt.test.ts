@@ -4,11 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
+import type { AgentUnderTest } from '../fixtures/agent.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
-import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
-import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
-import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+import type { Broker } from '../fixtures/mosquitto.js';
+import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
+import { json, type Observer, retainedOn } from '../fixtures/mqttObserver.js';
+import { type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
 import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 const VERSION = (
@@ -22,9 +23,10 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
   let agent: AgentUnderTest;
   let obs: Observer;
 
+  let setup: MqttAgent | undefined;
+
   beforeAll(async () => {
-    broker = await startMosquitto();
-    lab = await createNutLab({
+    setup = await startMqttAgent({
       upses: [
         { name: 'ups1', desc: 'Server rack', dev: cyberPowerDev(1) },
         {
@@ -37,9 +39,9 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
           }),
         },
       ],
+      env: { COMMAND_COOLDOWN: '10000' },
     });
-    obs = await observe(broker);
-    agent = await startAgent(lab, {}, { MQTT_URL: broker.url, COMMAND_COOLDOWN: '10000' });
+    ({ broker, lab, agent, obs } = setup);
     for (const ups of ['ups1', 'ups2']) {
       await obs.waitFor(`nut/${ups}/availability`, (m) => m.text === 'online');
       // Discovery follows once the data is fresh; the battery sensor is one of the last entities it adds.
@@ -47,14 +49,7 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     }
   });
 
-  afterAll(async () => {
-    const pids = agent?.startedPids() ?? [];
-    await agent?.stop();
-    expect(pids.filter(processAlive)).toEqual([]);
-    await obs?.stop();
-    await lab?.stop();
-    await broker?.stop();
-  });
+  afterAll(() => setup?.stop());
 
   it('publishes bridge state and info, retained', async () => {
     const retained = await retainedOn(broker, ['nut/bridge/#']);

@@ -21,18 +21,17 @@
 // - `nut//command` matches the agent's `nut/+/command` subscription: an empty UPS name, answered like any unknown
 //   UPS; `nut/a/b/command` does not match the subscription at all: no response.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_ERROR_CODES } from '../../src/mqtt/commands.js';
-import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
-import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
+import type { AgentUnderTest } from '../fixtures/agent.js';
+import type { Broker } from '../fixtures/mosquitto.js';
+import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
 import { json, type Observer, observe } from '../fixtures/mqttObserver.js';
-import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
-import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
+import { type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
+import { Rng } from '../fixtures/prng.js';
+import type { Q1Simulator } from '../fixtures/q1Simulator.js';
 
 /** FUZZ_COUNT=<n> sends more (never fewer). */
 const GENERATED = Math.max(10_000, Number(process.env.FUZZ_COUNT) || 0);
@@ -159,29 +158,7 @@ function expectedFor(
 
 // --- the generator ----------------------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, good enough for test input. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Gen {
-  constructor(readonly next: () => number) {}
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
+class Gen extends Rng {
   bytes(n: number): Buffer {
     const b = Buffer.alloc(n);
     for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
@@ -547,7 +524,7 @@ interface Sent {
 const preview = (b: Buffer): string => JSON.stringify(b.subarray(0, 80).toString('utf8'));
 
 describe('MQTT command fuzzing against a live agent', () => {
-  let simDir: string;
+  let setup: MqttAgent | undefined;
   let sim: Q1Simulator;
   let broker: Broker;
   let lab: NutLab;
@@ -558,38 +535,35 @@ describe('MQTT command fuzzing against a live agent', () => {
   const listed = new Map<string, string[]>();
 
   beforeAll(async () => {
-    simDir = await mkdtemp(join(tmpdir(), 'q1-'));
-    sim = await startQ1Simulator(simDir);
-    broker = await startMosquitto();
-    lab = await createNutLab({
-      upses: [{ name: 'ups1' }, { name: 'q1', driver: 'blazer_ser', port: sim.ttyPath }],
-    });
-    publisher = await connectAsync(broker.url, {
-      protocolVersion: 5,
-      clientId: `fuzzer_${process.pid}`,
-      reconnectPeriod: 0,
-    });
-    // Retained commands waiting on the broker before the agent subscribes, the dangerous ones included.
-    const seeded: Array<[string, string]> = [
-      ['nut/ups1/command', 'restart'],
-      ['nut/q1/command', ALLOWED],
-      ['nut/bridge/command', 'restart-upsd'],
-      ['nut/nosuch/command', 'restart'],
-    ];
-    for (const [topic, payload] of seeded)
-      await publisher.publishAsync(topic, payload, { qos: 1, retain: true });
-    responses = await observe(broker, ['nut/+/command/response', 'nut/+/+/command/response']);
-    states = await observe(broker, ['nut/ups1', 'nut/bridge/state']);
-    agent = await startAgent(
-      lab,
-      {},
-      {
-        MQTT_URL: broker.url,
+    setup = await startMqttAgent({
+      upses: [{ name: 'ups1' }],
+      q1Ups: 'q1',
+      observe: ['nut/+/command/response', 'nut/+/+/command/response'],
+      env: (nut) => ({
         INSTCMD_ALLOW: ALLOWED,
-        NUT_USERNAME: lab.adminUser.username,
-        NUT_PASSWORD: lab.adminUser.password,
+        NUT_USERNAME: nut.adminUser.username,
+        NUT_PASSWORD: nut.adminUser.password,
+      }),
+      beforeAgent: async ({ broker: b }) => {
+        publisher = await connectAsync(b.url, {
+          protocolVersion: 5,
+          clientId: `fuzzer_${process.pid}`,
+          reconnectPeriod: 0,
+        });
+        // Retained commands waiting on the broker before the agent subscribes, the dangerous ones included.
+        const seeded: Array<[string, string]> = [
+          ['nut/ups1/command', 'restart'],
+          ['nut/q1/command', ALLOWED],
+          ['nut/bridge/command', 'restart-upsd'],
+          ['nut/nosuch/command', 'restart'],
+        ];
+        for (const [topic, payload] of seeded)
+          await publisher.publishAsync(topic, payload, { qos: 1, retain: true });
+        states = await observe(b, ['nut/ups1', 'nut/bridge/state']);
       },
-    );
+    });
+    ({ broker, lab, agent, obs: responses } = setup);
+    sim = setup.sim as Q1Simulator;
     for (const ups of ['ups1', 'q1'])
       await agent.waitForEvent('ready', (e) => e.ups === ups, { timeoutMs: 45_000 });
     // The instant command list, as upsd gives it to anyone; the agent must have the same before we start.
@@ -628,16 +602,9 @@ describe('MQTT command fuzzing against a live agent', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const pids = agent?.startedPids() ?? [];
-    await agent?.stop();
-    expect(pids.filter(processAlive)).toEqual([]);
     await publisher?.endAsync(true);
-    await responses?.stop();
     await states?.stop();
-    await lab?.stop();
-    await broker?.stop();
-    await sim?.stop();
-    if (simDir) await rm(simDir, { recursive: true, force: true });
+    await setup?.stop();
   });
 
   it('answers every delivered payload with exactly one error, runs nothing, and stays up', async () => {
@@ -662,7 +629,7 @@ describe('MQTT command fuzzing against a live agent', () => {
     }));
 
     // The cases, topics and all, are drawn up front: the whole run follows from the seed.
-    const g = new Gen(prng(SEED));
+    const g = new Gen(SEED);
     const cases: Case[] = [];
     let dropped = 0;
     const keep = (c: Case): void => {

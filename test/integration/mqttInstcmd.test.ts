@@ -1,40 +1,33 @@
 // Instant commands from MQTT, end to end: MQTT → agent → upsd (authenticated) → blazer_ser → a simulated
 // Megatec/Q1 UPS that records what reaches it. dummy-ups implements no instant command, so this is the driver.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
-import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
-import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
-import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
+import type { AgentUnderTest } from '../fixtures/agent.js';
+import type { Broker } from '../fixtures/mosquitto.js';
+import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
+import { json, type Observer, retainedOn } from '../fixtures/mqttObserver.js';
+import { sleep } from '../fixtures/nutLab.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
-import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
+import type { Q1Simulator } from '../fixtures/q1Simulator.js';
 
 describe(`instant commands over MQTT on a blazer_ser UPS, ${ON_NUT}`, () => {
-  let simDir: string;
+  let setup: MqttAgent | undefined;
   let sim: Q1Simulator;
   let broker: Broker;
-  let lab: NutLab;
   let agent: AgentUnderTest;
   let obs: Observer;
 
   beforeAll(async () => {
-    simDir = await mkdtemp(join(tmpdir(), 'q1-'));
-    sim = await startQ1Simulator(simDir);
-    broker = await startMosquitto();
-    lab = await createNutLab({ upses: [{ name: 'q1', driver: 'blazer_ser', port: sim.ttyPath }] });
-    obs = await observe(broker);
-    agent = await startAgent(
-      lab,
-      {},
-      {
-        MQTT_URL: broker.url,
+    setup = await startMqttAgent({
+      upses: [],
+      q1Ups: 'q1',
+      env: (nut) => ({
         INSTCMD_ALLOW: 'beeper.toggle,shutdown.return',
-        NUT_USERNAME: lab.adminUser.username,
-        NUT_PASSWORD: lab.adminUser.password,
-      },
-    );
+        NUT_USERNAME: nut.adminUser.username,
+        NUT_PASSWORD: nut.adminUser.password,
+      }),
+    });
+    ({ broker, agent, obs } = setup);
+    sim = setup.sim as Q1Simulator;
     await agent.waitForEvent('ready', (e) => e.ups === 'q1', { timeoutMs: 30_000 });
     // The button appears once upsd has listed the UPS's commands.
     await obs.waitFor('homeassistant/button/nut_q1/instcmd_beeper_toggle/config', (m) => m.text !== '', {
@@ -42,16 +35,7 @@ describe(`instant commands over MQTT on a blazer_ser UPS, ${ON_NUT}`, () => {
     });
   });
 
-  afterAll(async () => {
-    const pids = agent?.startedPids() ?? [];
-    await agent?.stop();
-    expect(pids.filter(processAlive)).toEqual([]);
-    await obs?.stop();
-    await lab?.stop();
-    await broker?.stop();
-    await sim?.stop();
-    if (simDir) await rm(simDir, { recursive: true, force: true });
-  });
+  afterAll(() => setup?.stop());
 
   it('offers a button for each allowed command the UPS lists, and none for the others', async () => {
     const retained = await retainedOn(broker, ['homeassistant/button/nut_q1/+/config']);

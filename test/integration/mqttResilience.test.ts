@@ -6,62 +6,59 @@ import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { AGENT_CLI } from '../fixtures/agentCli.js';
+import { Cleanup } from '../fixtures/cleanup.js';
+import { assertNothingLeft, sweepLab } from '../fixtures/labProcs.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
+import { type MqttAgent, type MqttAgentOptions, startMqttAgent } from '../fixtures/mqttAgent.js';
 import { json, observe, retainedOn } from '../fixtures/mqttObserver.js';
-import {
-  createNutLab,
-  killPid,
-  type NutLab,
-  processAlive,
-  processesWithConfPath,
-  sleep,
-  waitFor,
-} from '../fixtures/nutLab.js';
+import { createNutLab, killPid, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
 
 const CLI = AGENT_CLI;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = new Cleanup();
+afterEach(() => cleanup.runOrThrow());
 
+/** Broker, lab, observer and agent (withMqttAgent's setup), stopped after the test with the leak check. */
+async function setUp(opts: MqttAgentOptions): Promise<MqttAgent> {
+  const setup = await startMqttAgent(opts);
+  cleanup.add('MQTT setup', () => setup.stop());
+  return setup;
+}
+
+const upses = (...names: string[]) => names.map((name) => ({ name }));
+
+// The pieces one by one, for the tests that need another arrangement.
 async function newBroker(opts: Parameters<typeof startMosquitto>[0] = {}): Promise<Broker> {
   const broker = await startMosquitto(opts);
-  cleanups.push(() => broker.stop());
+  cleanup.add('broker', () => broker.stop());
   return broker;
 }
 
 async function newLab(names: string[]): Promise<NutLab> {
-  const lab = await createNutLab({ upses: names.map((name) => ({ name })) });
-  cleanups.push(() => lab.stop());
+  const lab = await createNutLab({ upses: upses(...names) });
+  cleanup.add('lab', () => lab.stop());
   return lab;
 }
 
 async function newAgent(lab: NutLab, env: Record<string, string>): Promise<AgentUnderTest> {
-  const agent = await startAgent(lab, {}, env);
-  cleanups.push(async () => {
-    const pids = agent.startedPids();
+  const agent = await startAgent(lab, { env });
+  cleanup.add('agent', async () => {
     await agent.stop();
-    expect(pids.filter(processAlive)).toEqual([]);
+    await assertNothingLeft(lab.confPath);
   });
   return agent;
 }
 
 async function newObserver(broker: Broker, opts: Parameters<typeof observe>[2] = {}) {
   const obs = await observe(broker, ['#'], opts);
-  cleanups.push(() => obs.stop());
+  cleanup.add('observer', () => obs.stop());
   return obs;
 }
 
-const labProcesses = (lab: NutLab): number[] => processesWithConfPath(lab.confPath);
-
 describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
   it('recovers a hung driver while the broker is down for 10 s, and is current and online once it is back', async () => {
-    const broker = await newBroker();
-    const lab = await newLab(['ups1', 'ups2']);
-    const obs = await newObserver(broker);
-    const agent = await newAgent(lab, { MQTT_URL: broker.url });
+    const { broker, obs, agent } = await setUp({ upses: upses('ups1', 'ups2') });
     await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
     const since = agent.mark();
     const hungPid = agent.driverPid('ups1') as number;
@@ -128,11 +125,11 @@ describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
       extendEnv: false,
       reject: false,
     });
-    cleanups.push(async () => {
+    cleanup.add('agent', async () => {
       child.kill('SIGKILL');
       await child;
       // SIGKILL leaves the agent's NUT processes behind: end them by pid.
-      for (const pid of labProcesses(lab)) await killPid(pid);
+      await sweepLab(lab.confPath);
     });
     await obs.waitFor('nut/bridge/state', (m) => m.text === 'online', { timeoutMs: 30_000 });
     await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online', { timeoutMs: 30_000 });
@@ -146,10 +143,7 @@ describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
   });
 
   it('publishes `offline` itself on a clean stop', async () => {
-    const broker = await newBroker();
-    const lab = await newLab(['ups1']);
-    const obs = await newObserver(broker);
-    const agent = await startAgent(lab, {}, { MQTT_URL: broker.url });
+    const { broker, obs, agent } = await setUp({ upses: upses('ups1') });
     try {
       await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
     } finally {
@@ -163,7 +157,7 @@ describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
   it('clears the discovery topics of a UPS removed from ups.conf at the next start, and ignores retained commands', async () => {
     const broker = await newBroker();
     const lab = await newLab(['ups1', 'ups2']);
-    const first = await startAgent(lab, {}, { MQTT_URL: broker.url });
+    const first = await startAgent(lab, { env: { MQTT_URL: broker.url } });
     let ups2Topics: string[] = [];
     try {
       await waitFor(
@@ -185,7 +179,7 @@ describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
     writeFileSync(confFile, conf.slice(0, conf.indexOf('[ups2]')));
     // A retained command (a user's mistake) must not restart anything at every start.
     const pub = await observe(broker, ['nut/ups1/command/response']);
-    cleanups.push(() => pub.stop());
+    cleanup.add('publisher', () => pub.stop());
     await pub.publish('nut/ups1/command', 'restart', { qos: 1, retain: true });
 
     const obs = await newObserver(broker);
@@ -242,17 +236,18 @@ describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
 
   it('connects over TLS with the test CA and a user name and password (MQTT 3.1.1)', async () => {
     const user = { username: 'agent', password: 'tls-password' };
-    const broker = await newBroker({ tls: true, users: [user] });
-    expect(broker.url).toMatch(/^mqtts:/);
-    const lab = await newLab(['ups1']);
-    const obs = await newObserver(broker, user);
-    const agent = await newAgent(lab, {
-      MQTT_URL: broker.url,
-      MQTT_CA_FILE: broker.caFile as string,
-      MQTT_USERNAME: user.username,
-      MQTT_PASSWORD: user.password,
-      MQTT_PROTOCOL_VERSION: '4',
+    const { broker, obs, agent } = await setUp({
+      upses: upses('ups1'),
+      broker: { tls: true, users: [user] },
+      observer: user,
+      env: (_lab, b) => ({
+        MQTT_CA_FILE: b.caFile as string,
+        MQTT_USERNAME: user.username,
+        MQTT_PASSWORD: user.password,
+        MQTT_PROTOCOL_VERSION: '4',
+      }),
     });
+    expect(broker.url).toMatch(/^mqtts:/);
     await obs.waitFor('nut/bridge/state', (m) => m.text === 'online');
     await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
     const state = await obs.waitFor(

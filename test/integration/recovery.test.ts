@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
+import { type AgentOptions, type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { createNutLab, type NutLab, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
 import { type Q1Simulator, startQ1Simulator } from '../fixtures/q1Simulator.js';
@@ -15,9 +15,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function labWithAgent(lab: NutLab, timings: Parameters<typeof startAgent>[1]): Promise<AgentUnderTest> {
+async function labWithAgent(lab: NutLab, timings: AgentOptions['timings']): Promise<AgentUnderTest> {
   cleanups.push(() => lab.stop());
-  const agent = await startAgent(lab, timings);
+  const agent = await startAgent(lab, { timings });
   cleanups.push(async () => {
     const pids = agent.startedPids();
     await agent.stop();
@@ -111,7 +111,7 @@ describe(`upsd that cannot start, ${ON_NUT}`, () => {
 });
 
 describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () => {
-  async function q1Setup(timings: Parameters<typeof startAgent>[1]) {
+  async function q1Setup(timings: AgentOptions['timings']) {
     const simDir = await mkdtemp(join(tmpdir(), 'q1-'));
     const sim: Q1Simulator = await startQ1Simulator(simDir);
     cleanups.push(async () => {
