@@ -43,7 +43,7 @@ ENV NODE_ENV=production \
     NUT_DRIVER_PATH=/usr/lib/nut \
     NUT_UPSD_PATH=/usr/lib/nut/upsd \
     NUT_USER=root \
-    INIT_CONFIG=true \
+    INIT_ON_START=true \
     HTTP_PORT=8080 \
     HTTP_HOST=127.0.0.1
 # Other NUT clients (upsmon on other hosts, a NAS) keep using port 3493.

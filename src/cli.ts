@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, type LoadedConfig, loadConfig } from './config/load.js';
 import { Controller } from './controller.js';
 import { createLogger } from './logger.js';
 import { writeDefaultNutConfig } from './nut/initConfig.js';
@@ -13,7 +13,7 @@ Commands:
   run            supervise upsd and the UPS drivers from NUT's ups.conf (default)
   check-config   validate the configuration and NUT's files, print the effective settings (secrets masked)
   init-config    write a default NUT configuration (ups.conf, upsd.conf, upsd.users, nut.conf) into NUT_CONFPATH
-                 from the UPS_* settings; files that exist are never overwritten
+                 from the INIT_* settings; files that exist are never overwritten
   health         ask the running agent's /healthz (HTTP_PORT); exit 0 when healthy, 1 otherwise
 
 Options:
@@ -56,6 +56,7 @@ function parseArgs(argv: string[]): Args {
 async function run(configFile: string | undefined): Promise<number> {
   const loaded = loadConfig(configFile ? { configFile } : {});
   const logger = createLogger(loaded.config.log.level);
+  for (const notice of loaded.notices) logger[notice.level](notice.message);
   if (loaded.config.init.onStart)
     reportInit(writeDefaultNutConfig(loaded.config), (line) => logger.info(line));
   const setup = resolveNutSetup(loaded.config);
@@ -104,8 +105,14 @@ async function run(configFile: string | undefined): Promise<number> {
   return done;
 }
 
+/** Old setting names in use, for the commands that print rather than log. */
+function printNotices(notices: LoadedConfig['notices']): void {
+  for (const notice of notices) process.stderr.write(`nut-mqtt: ${notice.level}: ${notice.message}\n`);
+}
+
 function checkConfig(configFile: string | undefined): number {
   const loaded = loadConfig(configFile ? { configFile } : {});
+  printNotices(loaded.notices);
   const setup = resolveNutSetup(loaded.config);
   process.stdout.write(`configuration OK${loaded.file ? ` (file ${loaded.file})` : ''}\n`);
   process.stdout.write(`${loaded.masked()}\n`);
@@ -130,10 +137,14 @@ function reportInit(result: ReturnType<typeof writeDefaultNutConfig>, say: (line
 }
 
 function initConfig(configFile: string | undefined): number {
-  const { config } = loadConfig(configFile ? { configFile } : {});
+  const { config, notices } = loadConfig(configFile ? { configFile } : {});
+  printNotices(notices);
   reportInit(writeDefaultNutConfig(config), (line) => process.stdout.write(`${line}\n`));
   return EXIT_OK;
 }
+
+/** Within the image's HEALTHCHECK --timeout (5 s); /healthz answers from memory, so no answer in 3 s means stuck. */
+const HEALTH_REQUEST_TIMEOUT_MS = 3000;
 
 async function health(configFile: string | undefined): Promise<number> {
   const { config } = loadConfig(configFile ? { configFile } : {});
@@ -145,7 +156,7 @@ async function health(configFile: string | undefined): Promise<number> {
     config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '::1' : config.http.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}/healthz`;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(HEALTH_REQUEST_TIMEOUT_MS) });
     process.stdout.write(await response.text());
     return response.ok ? EXIT_OK : EXIT_FAILURE;
   } catch (error) {

@@ -1,11 +1,15 @@
 import type { AgentConfigShape } from './config/schema.js';
 import { EventBus } from './events.js';
+import type { Extension } from './extension.js';
 import { evaluateHealth } from './health/healthCheck.js';
 import { HealthServer } from './health/httpServer.js';
 import { Metrics } from './health/metrics.js';
 import type { Logger } from './logger.js';
-import { type BridgeTimings, MqttBridge } from './mqtt/bridge.js';
+import type { MqttConnection } from './mqtt/connection.js';
+import { mqttExtensions } from './mqtt/extensions.js';
+import type { MqttTimings } from './mqtt/timings.js';
 import type { NutSetup } from './nut/nutSetup.js';
+import { type SupervisorPort, supervisorPort } from './supervisor/port.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { agentVersion } from './version.js';
 
@@ -13,87 +17,99 @@ export interface ControllerDeps {
   config: AgentConfigShape;
   setup: NutSetup;
   logger: Logger;
-  /** Tests shorten the MQTT bridge's delays. */
-  bridgeTimings?: Partial<BridgeTimings>;
+  /** Tests shorten the MQTT side's delays. */
+  mqttTimings?: Partial<MqttTimings>;
 }
 
 /**
- * Builds the pieces, starts them in order and stops them in reverse. Modules talk only through the event bus and
- * the supervisor's public methods.
+ * Builds the supervisor and the extensions around it, starts the supervisor and then the extensions in order, and
+ * stops them in reverse, the supervisor last. Extensions see the supervisor only through its port and the bus.
  */
 export class Controller {
   readonly bus = new EventBus();
   readonly supervisor: Supervisor;
-  /** Present unless MQTT is off (MQTT_URL empty). */
-  readonly bridge: MqttBridge | undefined;
+  /** The MQTT connection; undefined while MQTT is off (MQTT_URL empty). */
+  readonly mqtt: MqttConnection | undefined;
+  private readonly extensions: readonly Extension[];
+  private readonly started: Extension[] = [];
   private readonly log: Logger;
   private stopping: Promise<void> | undefined;
-  private readonly metrics: Metrics | undefined;
-  private readonly healthServer: HealthServer | undefined;
 
   constructor(deps: ControllerDeps) {
-    this.log = deps.logger;
+    const { config, setup, logger } = deps;
+    this.log = logger;
     this.supervisor = new Supervisor({
-      setup: deps.setup,
-      timings: deps.config.supervisor,
+      setup,
+      timings: config.supervisor,
       bus: this.bus,
-      logger: deps.logger,
-      credentials: { username: deps.config.nut.username, password: deps.config.nut.password },
+      logger,
+      credentials: { username: config.nut.username, password: config.nut.password },
     });
-    this.bridge = deps.config.mqtt.url
-      ? new MqttBridge({
-          config: deps.config,
-          supervisor: this.supervisor,
+    const port = supervisorPort(this.supervisor);
+    const mqtt = config.mqtt.url
+      ? mqttExtensions({
+          config,
+          supervisor: port,
           bus: this.bus,
-          logger: deps.logger,
+          logger,
           agentVersion: agentVersion(),
-          upsd: deps.setup.address,
-          ...(deps.bridgeTimings ? { timings: deps.bridgeTimings } : {}),
+          upsd: setup.address,
+          ...(deps.mqttTimings ? { timings: deps.mqttTimings } : {}),
         })
       : undefined;
-    const { http } = deps.config;
-    if (http.port !== 0) {
-      const supervisor = this.supervisor;
-      this.metrics = new Metrics({
-        bus: this.bus,
-        snapshots: () => supervisor.snapshots(),
-        upsdAnswering: () => supervisor.upsdAnswering,
-        mqttConnected: () => this.mqttConnected(),
-      });
-      this.healthServer = new HealthServer({
-        host: http.host,
-        port: http.port,
-        health: () => evaluateHealth(supervisor.upsdAnswering, supervisor.snapshots()),
-        metrics: this.metrics,
-        logger: deps.logger.child({ module: 'http' }),
-      });
+    this.mqtt = mqtt?.connection;
+    this.extensions = [...(mqtt?.extensions ?? []), ...this.httpExtensions(config, port, logger)];
+  }
+
+  /** Whether the MQTT connection is up (false while MQTT is off). */
+  mqttConnected(): boolean {
+    return this.mqtt?.connected ?? false;
+  }
+
+  /** The supervisor first (NUT is supervised whether the broker is up or not), then every extension in order. */
+  async start(): Promise<void> {
+    await this.supervisor.start();
+    if (!this.mqtt) this.log.info('MQTT is off (MQTT_URL is empty)');
+    for (const extension of this.extensions) {
+      this.started.push(extension);
+      await extension.start();
     }
   }
 
-  /** Whether the MQTT bridge is connected (false while MQTT is off). */
-  mqttConnected(): boolean {
-    return this.bridge?.mqtt.connected ?? false;
-  }
-
-  async start(): Promise<void> {
-    await this.supervisor.start();
-    // The bridge connects in the background: NUT is supervised whether the broker is up or not.
-    if (!this.bridge) this.log.info('MQTT is off (MQTT_URL is empty)');
-    this.bridge?.start();
-    await this.healthServer?.start();
-  }
-
-  /** Idempotent: a second call waits for the first. */
+  /**
+   * Idempotent: a second call waits for the first. Supervision decisions end first; the extensions stop in reverse
+   * (MQTT publishes `offline` while it still can), then the supervisor stops NUT.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('shutting down');
       this.supervisor.prepareStop();
-      await this.healthServer?.stop();
-      this.metrics?.stop();
-      // Before the supervisor: the bridge publishes `offline` while it still can, then nothing calls the supervisor.
-      await this.bridge?.stop();
+      for (const extension of this.started.splice(0).reverse()) {
+        await extension.stop().catch((error: unknown) => {
+          this.log.error({ err: error, extension: extension.name }, `stopping ${extension.name} failed`);
+        });
+      }
       await this.supervisor.stop();
     })();
     return this.stopping;
+  }
+
+  /** Prometheus metrics and the health listener, when HTTP_PORT is set. */
+  private httpExtensions(config: AgentConfigShape, port: SupervisorPort, logger: Logger): Extension[] {
+    if (config.http.port === 0) return [];
+    const metrics = new Metrics({
+      bus: this.bus,
+      snapshots: () => port.snapshots(),
+      upsdAnswering: () => port.upsdAnswering(),
+      mqttConnected: () => this.mqttConnected(),
+    });
+    const server = new HealthServer({
+      host: config.http.host,
+      port: config.http.port,
+      health: () => evaluateHealth(port.upsdAnswering(), port.snapshots()),
+      metrics,
+      logger: logger.child({ module: 'http' }),
+    });
+    return [metrics, server];
   }
 }

@@ -69,6 +69,30 @@ export interface BusEvents {
 
 export type BusEventName = keyof BusEvents;
 
+// A record, so the compiler insists on exactly the names of BusEvents: a new event fails here until it is listed.
+const LISTED: Record<BusEventName, true> = {
+  'state-changed': true,
+  ready: true,
+  stale: true,
+  'stale-cleared': true,
+  hung: true,
+  'driver-exited': true,
+  'driver-started': true,
+  recovering: true,
+  'force-killed': true,
+  recovered: true,
+  'recovery-failed': true,
+  'status-changed': true,
+  'ups-updated': true,
+  'upsd-started': true,
+  'upsd-exited': true,
+  'upsd-restarted': true,
+  'upsd-unresponsive': true,
+};
+
+/** Every bus event name, at run time (for listeners that take them all: the event publisher, test recorders). */
+export const BUS_EVENT_NAMES = Object.keys(LISTED) as readonly BusEventName[];
+
 type Listener<K extends BusEventName> = (payload: BusEvents[K]) => void;
 
 /** Typed wrapper around EventEmitter. Listeners are grouped by owner so a module can drop all of its own at stop. */

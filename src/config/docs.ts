@@ -1,3 +1,4 @@
+import { ALIASES } from './envNames.js';
 import { schema } from './schema.js';
 
 interface Row {
@@ -16,7 +17,7 @@ function rows(node: Record<string, unknown>, prefix = ''): Row[] {
       const shown = Array.isArray(item.default) ? item.default.join(',') : String(item.default);
       out.push({
         key,
-        env: item.env ?? '',
+        env: envCell(key, item.env ?? ''),
         default: shown === '' ? '(empty)' : shown,
         doc: `${item.doc ?? ''}${item.sensitive ? ' Secret: never logged.' : ''}`,
       });
@@ -29,11 +30,26 @@ function rows(node: Record<string, unknown>, prefix = ''): Row[] {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
+/** `NAME` and, where one exists, the old name that still works (see envNames.ts). */
+function withOldName(name: string, old: string | undefined, unit: string | undefined): string {
+  return old === undefined ? `\`${name}\`` : `\`${name}\` (old: \`${old}\`${unit ? `, ${unit}` : ''})`;
+}
+
+function envCell(key: string, env: string): string {
+  const alias = ALIASES.find((a) => a.key === key);
+  return withOldName(env, alias?.env, alias?.unit);
+}
+
+function keyCell(key: string): string {
+  const alias = ALIASES.find((a) => a.key === key);
+  return withOldName(key, alias?.fileKey, alias?.unit);
+}
+
 /** The README's configuration table, generated from the one schema so the two never drift apart. */
 export function configTable(): string {
   const lines = ['| Environment | Key (config file) | Default | Meaning |', '|---|---|---|---|'];
   for (const row of rows(schema as unknown as Record<string, unknown>)) {
-    lines.push(`| \`${row.env}\` | \`${row.key}\` | \`${cell(row.default)}\` | ${cell(row.doc)} |`);
+    lines.push(`| ${row.env} | ${keyCell(row.key)} | \`${cell(row.default)}\` | ${cell(row.doc)} |`);
   }
   return lines.join('\n');
 }

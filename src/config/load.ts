@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import convict from 'convict';
 import YAML from 'yaml';
+import { applyEnvAliases, applyFileAliases, type Notice } from './envNames.js';
 import { type AgentConfigShape, schema } from './schema.js';
 
 convict.addParser([
@@ -32,6 +33,8 @@ export interface LoadedConfig {
   config: AgentConfigShape;
   /** The file that was read, if any. */
   file?: string;
+  /** Old setting names that were read (info), or set beside their new names (warn): for the log. */
+  notices: Notice[];
   /** The effective configuration as JSON with every secret masked. */
   masked(): string;
 }
@@ -54,9 +57,12 @@ function envNames(): Map<string, string> {
   return names;
 }
 
-/** convict reports all problems in one Error, one per line; name each key and its environment variable. */
-function problemsFrom(error: Error): string[] {
-  const envs = envNames();
+/**
+ * convict reports all problems in one Error, one per line; name each key and its environment variable, or the old
+ * name when the value came from that (`setAs`).
+ */
+function problemsFrom(error: Error, setAs: ReadonlyMap<string, string> = new Map()): string[] {
+  const envs = new Map([...envNames(), ...setAs]);
   return error.message
     .split('\n')
     .map((line) => line.trim())
@@ -76,50 +82,57 @@ function hideSensitiveValues(message: string): string {
 }
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
-  const env = options.env ?? process.env;
+  const { env, setAs, notices } = applyEnvAliases(options.env ?? process.env);
   const file = options.configFile ?? (env.NUT_MQTT_CONFIG || undefined);
   const config = convict<AgentConfigShape>(schema, { env: env as Record<string, string>, args: [] });
-
-  if (file) {
-    if (!existsSync(file)) throw new ConfigError([`config file ${file}: not found`]);
-    let data: unknown;
-    try {
-      const text = readFileSync(file, 'utf8');
-      data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError([
-        `config file ${file}: cannot be read: ${(error as Error).message.split('\n')[0]}`,
-      ]);
-    }
-    if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data))) {
-      throw new ConfigError([`config file ${file}: must hold an object of settings`]);
-    }
-    try {
-      config.load(data ?? {});
-    } catch (error) {
-      throw new ConfigError(problemsFrom(error as Error).map(hideSensitiveValues));
-    }
-    // Values from the file must not override the environment: re-apply env on top (convict's load() merges over it).
-    const overlay = convict<AgentConfigShape>(schema, { env: env as Record<string, string>, args: [] });
-    for (const [key, name] of envNames()) {
-      if (env[name] !== undefined) config.set(key as never, overlay.get(key as never) as never);
-    }
-  }
-
+  if (file) loadFile(config, file, env, notices);
   try {
     config.validate({ allowed: 'strict' });
   } catch (error) {
-    throw new ConfigError(problemsFrom(error as Error).map(hideSensitiveValues));
+    throw new ConfigError(problemsFrom(error as Error, setAs).map(hideSensitiveValues));
   }
-
   const properties = config.getProperties();
   readSecretFiles(properties);
   checkTlsFiles(properties);
   return {
     config: properties,
     file,
+    notices,
     masked: () => maskUrlCredentials(JSON.stringify(JSON.parse(config.toString()), null, 2)),
   };
+}
+
+/** Merges a JSON or YAML settings file into `config`, the environment still winning. */
+function loadFile(
+  config: convict.Config<AgentConfigShape>,
+  file: string,
+  env: Record<string, string | undefined>,
+  notices: Notice[],
+): void {
+  if (!existsSync(file)) throw new ConfigError([`config file ${file}: not found`]);
+  let data: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([
+      `config file ${file}: cannot be read: ${(error as Error).message.split('\n')[0]}`,
+    ]);
+  }
+  if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data))) {
+    throw new ConfigError([`config file ${file}: must hold an object of settings`]);
+  }
+  applyFileAliases((data ?? {}) as Record<string, unknown>, notices);
+  try {
+    config.load(data ?? {});
+  } catch (error) {
+    throw new ConfigError(problemsFrom(error as Error).map(hideSensitiveValues));
+  }
+  // Values from the file must not override the environment: re-apply env on top (convict's load() merges over it).
+  const overlay = convict<AgentConfigShape>(schema, { env: env as Record<string, string>, args: [] });
+  for (const [key, name] of envNames()) {
+    if (env[name] !== undefined) config.set(key as never, overlay.get(key as never) as never);
+  }
 }
 
 /** `user:password@` inside any URL is masked too (MQTT_URL may carry credentials). */

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { Extension } from '../extension.js';
 import type { Logger } from '../logger.js';
 import type { HealthReport } from './healthCheck.js';
 import type { Metrics } from './metrics.js';
@@ -12,7 +13,8 @@ export interface HealthServerDeps {
 }
 
 /** `/healthz` (200 or 503 with a JSON reason) and `/metrics` (Prometheus text). Nothing else. */
-export class HealthServer {
+export class HealthServer implements Extension {
+  readonly name = 'health-server';
   private readonly deps: HealthServerDeps;
   private server: Server | undefined;
 

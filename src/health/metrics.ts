@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events.js';
-import type { SupervisionState, UpsSnapshot } from '../supervisor/types.js';
+import type { Extension } from '../extension.js';
+import { statusFlags } from '../nut/upsStatus.js';
+import { SUPERVISION_STATES, type UpsSnapshot } from '../supervisor/types.js';
 
 /** NUT variables exported as gauges: metric name and help, by NUT name. */
 const NUT_GAUGES: Record<string, [string, string]> = {
@@ -16,15 +18,6 @@ const NUT_GAUGES: Record<string, [string, string]> = {
   'ups.temperature': ['nut_ups_temperature_celsius', 'UPS temperature (°C)'],
 };
 
-const STATES: SupervisionState[] = [
-  'starting',
-  'ok',
-  'suspect',
-  'recovering',
-  'backoff',
-  'failed',
-  'stopped',
-];
 const STATUS_FLAGS: Record<string, string> = {
   OL: 'online',
   OB: 'on_battery',
@@ -40,109 +33,30 @@ export interface MetricsSources {
 }
 
 /** Prometheus metrics: gauges read from the supervisor's snapshots at scrape time, counters fed by the bus. */
-export class Metrics {
+export class Metrics implements Extension {
+  readonly name = 'metrics';
   readonly registry = new Registry();
-  private readonly owner = {};
   private readonly sources: MetricsSources;
+  private readonly counters: ReturnType<typeof busCounters>;
 
   constructor(sources: MetricsSources) {
     this.sources = sources;
-    const { registry } = this;
-    for (const [variable, [name, help]] of Object.entries(NUT_GAUGES)) {
-      new Gauge({
-        name,
-        help,
-        labelNames: ['ups'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const s of sources.snapshots()) {
-            const value = Number(s.vars[variable]);
-            if (s.vars[variable] !== undefined && Number.isFinite(value)) this.set({ ups: s.name }, value);
-          }
-        },
-      });
-    }
-    new Gauge({
-      name: 'nut_ups_status',
-      help: 'ups.status flags: 1 when set (online, on_battery, low_battery, replace_battery)',
-      labelNames: ['ups', 'flag'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of sources.snapshots()) {
-          const flags = new Set((s.vars['ups.status'] ?? '').split(/\s+/));
-          for (const [flag, label] of Object.entries(STATUS_FLAGS))
-            this.set({ ups: s.name, flag: label }, flags.has(flag) ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'nut_mqtt_supervisor_state',
-      help: 'Supervision state of each UPS: 1 for the current state',
-      labelNames: ['ups', 'state'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of sources.snapshots()) {
-          for (const state of STATES) this.set({ ups: s.name, state }, s.supervisor.state === state ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'nut_mqtt_data_age_seconds',
-      help: 'Seconds since the last fresh data of each UPS',
-      labelNames: ['ups'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        const now = Date.now();
-        for (const s of sources.snapshots()) {
-          if (s.supervisor.lastFreshAt) this.set({ ups: s.name }, (now - s.supervisor.lastFreshAt) / 1000);
-        }
-      },
-    });
-    new Gauge({
-      name: 'nut_mqtt_upsd_up',
-      help: '1 while upsd answers',
-      registers: [registry],
-      collect() {
-        this.set(sources.upsdAnswering() ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'nut_mqtt_mqtt_connected',
-      help: '1 while connected to the MQTT broker',
-      registers: [registry],
-      collect() {
-        this.set(sources.mqttConnected() ? 1 : 0);
-      },
-    });
-    const restarts = new Counter({
-      name: 'nut_mqtt_driver_restarts_total',
-      help: 'Driver restarts by reason',
-      labelNames: ['ups', 'reason'],
-      registers: [registry],
-    });
-    const recoveries = new Histogram({
-      name: 'nut_mqtt_recovery_duration_seconds',
-      help: 'Time from a fault to fresh data again',
-      labelNames: ['reason'],
-      buckets: [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 30, 60, 120],
-      registers: [registry],
-    });
-    const upsdRestarts = new Counter({
-      name: 'nut_mqtt_upsd_restarts_total',
-      help: 'upsd restarts',
-      registers: [registry],
-    });
-    sources.bus.on('recovering', (e) => restarts.inc({ ups: e.ups, reason: e.reason }), this.owner);
-    sources.bus.on(
-      'recovered',
-      (e) => recoveries.observe({ reason: e.reason }, e.durationMs / 1000),
-      this.owner,
-    );
-    sources.bus.on('upsd-restarted', () => upsdRestarts.inc(), this.owner);
+    nutGauges(this.registry, sources);
+    agentGauges(this.registry, sources);
+    this.counters = busCounters(this.registry);
+  }
+
+  /** Counts restarts and recoveries from now on. */
+  async start(): Promise<void> {
+    const { bus } = this.sources;
+    const { restarts, recoveries, upsdRestarts } = this.counters;
+    bus.on('recovering', (e) => restarts.inc({ ups: e.ups, reason: e.reason }), this);
+    bus.on('recovered', (e) => recoveries.observe({ reason: e.reason }, e.durationMs / 1000), this);
+    bus.on('upsd-restarted', () => upsdRestarts.inc(), this);
+  }
+
+  async stop(): Promise<void> {
+    this.sources.bus.removeOwner(this);
   }
 
   text(): Promise<string> {
@@ -152,8 +66,101 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
 
-  stop(): void {
-    this.sources.bus.removeOwner(this.owner);
+/** The NUT variables of every UPS, and its ups.status flags. */
+function nutGauges(registry: Registry, sources: MetricsSources): void {
+  for (const [variable, [name, help]] of Object.entries(NUT_GAUGES)) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['ups'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of sources.snapshots()) {
+          const value = Number(s.vars[variable]);
+          if (s.vars[variable] !== undefined && Number.isFinite(value)) this.set({ ups: s.name }, value);
+        }
+      },
+    });
   }
+  new Gauge({
+    name: 'nut_ups_status',
+    help: 'ups.status flags: 1 when set (online, on_battery, low_battery, replace_battery)',
+    labelNames: ['ups', 'flag'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of sources.snapshots()) {
+        const flags = statusFlags(s.vars['ups.status']);
+        for (const [flag, label] of Object.entries(STATUS_FLAGS))
+          this.set({ ups: s.name, flag: label }, flags.has(flag) ? 1 : 0);
+      }
+    },
+  });
+}
+
+/** The agent's own view: supervision state and data age per UPS, upsd answering, MQTT connected. */
+function agentGauges(registry: Registry, sources: MetricsSources): void {
+  new Gauge({
+    name: 'nut_mqtt_supervisor_state',
+    help: 'Supervision state of each UPS: 1 for the current state',
+    labelNames: ['ups', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of sources.snapshots()) {
+        for (const state of SUPERVISION_STATES)
+          this.set({ ups: s.name, state }, s.supervisor.state === state ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'nut_mqtt_data_age_seconds',
+    help: 'Seconds since the last fresh data of each UPS',
+    labelNames: ['ups'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const s of sources.snapshots()) {
+        if (s.supervisor.lastFreshAt) this.set({ ups: s.name }, (now - s.supervisor.lastFreshAt) / 1000);
+      }
+    },
+  });
+  const flag = (name: string, help: string, value: () => boolean) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value() ? 1 : 0);
+      },
+    });
+  flag('nut_mqtt_upsd_up', '1 while upsd answers', sources.upsdAnswering);
+  flag('nut_mqtt_mqtt_connected', '1 while connected to the MQTT broker', sources.mqttConnected);
+}
+
+function busCounters(registry: Registry) {
+  return {
+    restarts: new Counter({
+      name: 'nut_mqtt_driver_restarts_total',
+      help: 'Driver restarts by reason',
+      labelNames: ['ups', 'reason'],
+      registers: [registry],
+    }),
+    recoveries: new Histogram({
+      name: 'nut_mqtt_recovery_duration_seconds',
+      help: 'Time from a fault to fresh data again',
+      labelNames: ['reason'],
+      buckets: [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 30, 60, 120],
+      registers: [registry],
+    }),
+    upsdRestarts: new Counter({
+      name: 'nut_mqtt_upsd_restarts_total',
+      help: 'upsd restarts',
+      registers: [registry],
+    }),
+  };
 }

@@ -1,4 +1,4 @@
-import { isValidCommandName, RESTART_COMMAND, RESTART_UPSD_COMMAND } from '../mqtt/commands.js';
+import { isValidCommandName, RESTART_COMMAND, RESTART_UPSD_COMMAND } from '../api/commands.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { buildEntity, type EntityOwner } from './entity.js';
 import type { DiscoveryMessage } from './types.js';

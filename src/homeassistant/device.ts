@@ -1,4 +1,4 @@
-import { BRIDGE_LEVEL } from '../mqtt/topics.js';
+import { BRIDGE_LEVEL } from '../api/topics.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import type { DiscoveryContext, HaDevice } from './types.js';
 

@@ -1,4 +1,4 @@
-import { checkUpsName, topicsFor } from '../mqtt/topics.js';
+import { checkUpsName, topicsFor } from '../api/topics.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { binarySensorEntities } from './binarySensors.js';
 import { bridgeButtonEntities, upsButtonEntities } from './buttons.js';
@@ -7,7 +7,7 @@ import { diagnosticEntities } from './diagnostics.js';
 import { bridgeOwner, buildEntity, upsOwner } from './entity.js';
 import { sensorEntities } from './sensors.js';
 import { stableStringify } from './stableStringify.js';
-import type { DiscoveryContext, DiscoveryMessage } from './types.js';
+import type { DiscoveryContext, DiscoveryMessage, EntityConfig, HaComponent } from './types.js';
 
 /**
  * Home Assistant discovery for one UPS: its sensors, binary sensors, supervisor diagnostics and buttons. Each
@@ -47,12 +47,42 @@ export function buildBridgeDiscovery(ctx: DiscoveryContext): DiscoveryMessage[] 
   ];
 }
 
-/** Everything the agent publishes: its own device plus every UPS. This is the `next` that diffDiscovery needs. */
-export function buildAllDiscovery(
+/**
+ * Everything the agent should have on the broker: its own device, then every UPS (the `next` that diffDiscovery
+ * needs). The keep rule: a UPS without fresh data (driver starting or restarting, when upsd serves little more than
+ * `ups.status: WAIT`) keeps what was last sent for it (`lastSent`, topic → payload), if anything was: rebuilding it
+ * from that snapshot would delete its sensors from Home Assistant until the data is back, and with them the user's
+ * entity settings.
+ */
+export function wantedDiscovery(
   snapshots: readonly UpsSnapshot[],
+  lastSent: ReadonlyMap<string, string>,
   ctx: DiscoveryContext,
 ): DiscoveryMessage[] {
-  return [...buildBridgeDiscovery(ctx), ...snapshots.flatMap((snapshot) => buildDiscovery(snapshot, ctx))];
+  const messages = buildBridgeDiscovery(ctx);
+  for (const snapshot of snapshots) {
+    const built = buildDiscovery(snapshot, ctx);
+    const nodeId = nodeIdOf(built[0]?.topic);
+    const kept =
+      snapshot.supervisor.state === 'ok' || nodeId === undefined
+        ? []
+        : [...lastSent].filter(([topic]) => nodeIdOf(topic) === nodeId);
+    messages.push(...(kept.length > 0 ? kept.map(([topic, payload]) => keptMessage(topic, payload)) : built));
+  }
+  return messages;
+}
+
+/** `<prefix>/<component>/<node_id>/<object_id>/config` → node_id. */
+function nodeIdOf(topic: string | undefined): string | undefined {
+  return topic?.split('/')[2];
+}
+
+function keptMessage(topic: string, payload: string): DiscoveryMessage {
+  return {
+    topic,
+    component: topic.split('/')[1] as HaComponent,
+    payload: JSON.parse(payload) as EntityConfig,
+  };
 }
 
 export interface DiscoveryDiff {
@@ -66,7 +96,7 @@ export interface DiscoveryDiff {
 
 /**
  * Compares what should be published with what was last sent (topic → payload string). `next` must be the full
- * set (buildAllDiscovery): every previous topic missing from it is cleared. At start-up, seed `previous` with
+ * set (wantedDiscovery): every previous topic missing from it is cleared. At start-up, seed `previous` with
  * the agent's own retained configs found on the broker (ownsDiscoveryConfig) so leftovers of an earlier run
  * are cleared too.
  */
@@ -106,14 +136,15 @@ export function ownsDiscoveryConfig(topic: string, payload: Buffer | string, ctx
   }
 }
 
-/** Home Assistant announces `online` here when it (re)starts; discovery and state are then re-sent. */
-export function homeAssistantStatusTopic(discoveryPrefix: string): string {
-  return `${discoveryPrefix}/status`;
-}
-
 /** Subscription filter for every single-component config topic under the prefix (to find leftovers). */
 export function discoveryConfigFilter(discoveryPrefix: string): string {
   return `${discoveryPrefix}/+/+/+/config`;
+}
+
+/** Whether a received topic matches discoveryConfigFilter (the retained-config scan receives these). */
+export function isDiscoveryConfigTopic(topic: string, discoveryPrefix: string): boolean {
+  const levels = topic.split('/');
+  return levels.length === 5 && levels[0] === discoveryPrefix && levels[4] === 'config';
 }
 
 /**

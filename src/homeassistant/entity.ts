@@ -1,4 +1,5 @@
-import { BRIDGE_LEVEL, sanitizeId, topicsFor } from '../mqtt/topics.js';
+import { createHash } from 'node:crypto';
+import { BRIDGE_LEVEL, topicsFor } from '../api/topics.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { bridgeDevice, bridgeDeviceId, upsDevice, upsDeviceId } from './device.js';
 import type {
@@ -121,4 +122,17 @@ export function entitySlug(text: string, fallback: string): string {
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
   return slug.length > 0 ? slug : fallback;
+}
+
+/**
+ * Reduces a name to `[a-zA-Z0-9_-]`, the alphabet Home Assistant allows in discovery node and object ids.
+ * Names already in that alphabet are kept as they are (readable ids for the usual `ups1`, `server_room`).
+ * Any other character becomes `_`, and then a short hash of the original is appended, so names that differ
+ * only in replaced characters (`ups.1`, `ups 1`, `ups_1`) still get distinct ids.
+ */
+export function sanitizeId(name: string): string {
+  if (/^[a-zA-Z0-9_-]+$/.test(name)) return name;
+  const replaced = name.replace(/[^a-zA-Z0-9_-]/g, '_');
+  const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8);
+  return `${replaced}_${hash}`;
 }

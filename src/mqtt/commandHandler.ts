@@ -1,45 +1,33 @@
+import type { CommandErrorCode, CommandResponse, Transaction } from '../api/commands.js';
+import { RESPONSE_SUFFIX, type Topics } from '../api/topics.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import { NutClientError } from '../nut/errors.js';
-import type { InstcmdResult } from '../nut/instcmdSession.js';
-import type { UpsSnapshot } from '../supervisor/types.js';
-import type { RestartOutcome } from '../supervisor/upsSupervisor.js';
+import type { SupervisorPort } from '../supervisor/port.js';
 import {
-  type CommandErrorCode,
   type CommandOutcome,
-  type CommandResponse,
   classifyBridgeCommand,
   classifyCommand,
   commandResponse,
   instcmdOutcome,
   parseCommand,
-  type Transaction,
 } from './commands.js';
 import { LogLimiter } from './logLimiter.js';
-import { RESPONSE_SUFFIX, type Topics } from './topics.js';
+import type { CommandTimeouts } from './timings.js';
 
-/** The part of the Supervisor that commands use (the real one satisfies it; unit tests pass a fake). */
-export interface CommandSupervisor {
-  readonly upsNames: readonly string[];
-  ups(name: string): { snapshot(): UpsSnapshot } | undefined;
-  restartUps(name: string): Promise<RestartOutcome>;
-  restartUpsd(): Promise<void>;
-  instcmd(ups: string, command: string): Promise<InstcmdResult>;
-}
+/** The part of the supervisor's port that commands use (unit tests pass a fake). */
+export type CommandSupervisor = Pick<SupervisorPort, 'snapshot' | 'restartUps' | 'restartUpsd' | 'instcmd'>;
 
-export interface CommandHandlerDeps {
+/** `restartTimeoutMs` and the like: how long a caller waits before the answer is `timeout` (the work goes on). */
+export interface CommandHandlerDeps extends CommandTimeouts {
   supervisor: CommandSupervisor;
   bus: EventBus;
   topics: Topics;
   logger: Logger;
-  /** INSTCMD_ALLOW. */
+  /** MQTT_INSTCMD_ALLOW. */
   allowedInstcmds: readonly string[];
-  /** COMMAND_COOLDOWN: after a commanded restart completes, further restarts of that target are refused this long. */
+  /** MQTT_COMMAND_COOLDOWN: after a commanded restart completes, further restarts of that target are refused this long. */
   cooldownMs: number;
-  /** How long a caller waits for a driver restart before the answer is `timeout` (the restart goes on). */
-  restartTimeoutMs: number;
-  instcmdTimeoutMs: number;
-  upsdRestartTimeoutMs: number;
   /** Publishes one response (not retained). */
   respond: (topic: string, response: CommandResponse) => void;
   now?: () => number;
@@ -64,6 +52,8 @@ interface Job {
 
 /** Callers that may wait on one restart; a flood beyond this is answered `busy` rather than held in memory. */
 const MAX_WAITERS = 10_000;
+/** Bad input is logged at most this often per kind (error code): a flood of junk cannot flood the log too. */
+const WARNINGS_PER_MINUTE = 5;
 
 const STOP_ERRORS: Record<Kind, CommandErrorCode> = {
   restart: 'recovery-failed',
@@ -81,7 +71,7 @@ export class CommandHandler {
   private readonly deps: CommandHandlerDeps;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly limiter = new LogLimiter({ windowMs: 60_000, maxPerWindow: 5 });
+  private readonly limiter = new LogLimiter({ windowMs: 60_000, maxPerWindow: WARNINGS_PER_MINUTE });
   private readonly jobs = new Map<string, Job>();
   private readonly cooldownUntil = new Map<string, number>();
   private readonly instcmds = new Map<string, Pending>();
@@ -163,7 +153,7 @@ export class CommandHandler {
     }
     const ups = target?.ups;
     const request: Pending = { ...base, kind: 'restart', command, transaction };
-    const snapshot = ups === undefined ? undefined : this.deps.supervisor.ups(ups)?.snapshot();
+    const snapshot = ups === undefined ? undefined : this.deps.supervisor.snapshot(ups);
     if (ups === undefined || snapshot === undefined) {
       this.refuse(request, 'unknown-ups', topic);
       return;

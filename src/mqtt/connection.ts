@@ -7,8 +7,11 @@ import {
   type IPublishPacket,
   type MqttClient,
 } from 'mqtt';
+import type { Availability } from '../api/payloads.js';
+import { type Backoff, backoffDelay, RETRY_BACKOFF } from '../backoff.js';
 import { maskUrlCredentials } from '../config/load.js';
 import type { AgentConfigShape } from '../config/schema.js';
+import type { Extension } from '../extension.js';
 import type { Logger } from '../logger.js';
 
 export type MqttSettings = AgentConfigShape['mqtt'];
@@ -21,23 +24,28 @@ export interface PublishOptions {
 export interface MqttConnectionDeps {
   config: MqttSettings;
   logger: Logger;
-  /** The bridge state topic: the last will (`offline`, retained, QoS 1) goes there. */
+  /**
+   * The bridge state topic: `online` (retained, QoS 1) on every connect, `offline` on a clean stop and as the last
+   * will.
+   */
   willTopic: string;
-  /** Called on every successful (re)connect, after MQTT.js has re-sent what was in flight. */
-  onConnect: (info: { reconnect: boolean }) => void;
-  onMessage: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
-  /** Called once per lost connection (not once per failed retry). */
-  onDisconnect?: () => void;
   hostname?: string;
-  /** Reconnect backoff; 1 s doubling to 30 s unless a test wants it faster. */
-  backoff?: { initialMs: number; maxMs: number };
+  /** Reconnect backoff; RETRY_BACKOFF (1 s doubling to 30 s) unless a test wants it faster. */
+  backoff?: Backoff;
 }
 
-export const WILL_PAYLOAD = 'offline';
-const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 30_000 };
+export type MessageListener = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+const ONLINE: Availability = 'online';
+const OFFLINE: Availability = 'offline';
 /** Largest packet the broker may send us (MQTT 5): command payloads over 1 KiB are refused anyway. */
 const MAX_INCOMING_PACKET = 256 * 1024;
+/** How long a clean stop waits for the broker (PUBACK of `offline`, then DISCONNECT): a dead one cannot hold it up. */
 const STOP_TIMEOUT_MS = 3000;
+/** Seconds between PINGREQs: a half-open connection is noticed within 1.5 × this (MQTT's keep-alive rule). */
+const KEEPALIVE_S = 30;
+/** A broker that accepted TCP but sends no CONNACK within this is given up on, and the backoff goes on. */
+const CONNECT_TIMEOUT_MS = 15_000;
 
 /**
  * `nut-mqtt_<base>_<host>`: stable across restarts (a broker keeps one session per id) and distinct per host, in
@@ -58,13 +66,13 @@ export function clientOptions(
     protocolVersion: config.protocolVersion === 4 ? 4 : 5,
     clientId: config.clientId || defaultClientId(config.baseTopic, opts.hostname),
     clean: true,
-    keepalive: 30,
-    connectTimeout: 15_000,
+    keepalive: KEEPALIVE_S,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectPeriod: opts.reconnectPeriod,
     // Bad credentials are retried with backoff too: the broker's password file may be fixed without restarting us.
     reconnectOnConnackError: true,
     resubscribe: true,
-    will: { topic: opts.willTopic, payload: Buffer.from(WILL_PAYLOAD), qos: 1, retain: true },
+    will: { topic: opts.willTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     rejectUnauthorized: config.rejectUnauthorized,
   };
   if (options.protocolVersion === 5) options.properties = { maximumPacketSize: MAX_INCOMING_PACKET };
@@ -128,20 +136,27 @@ export function describeFailure(error: unknown, config: MqttSettings): ConnectFa
 }
 
 /**
- * The one MQTT.js client of the agent. Connects in the background and retries forever with backoff (MQTT.js has a
- * fixed reconnect period, so it is moved on every close: 1 s, 2 s, 4 s … 30 s, back to 1 s once connected). Logs a
- * failure when it differs from the previous one, not on every retry. Never queues while offline: `publish`
- * reports false and the caller decides (the bridge republishes state on connect and keeps a bounded event queue).
+ * The one MQTT.js client of the agent, shared by every MQTT extension. Connects in the background and retries
+ * forever with backoff (MQTT.js has a fixed reconnect period, so it is moved on every close: 1 s, 2 s, 4 s … 30 s,
+ * back to 1 s once connected). Logs a failure when it differs from the previous one, not on every retry. Publishes
+ * the bridge state: `online` on every connect, before the connect listeners run; `offline` on stop. Never queues
+ * while offline: `publish` reports false and the caller decides (the state publisher republishes on connect, the
+ * event publisher keeps a bounded queue).
  */
-export class MqttConnection {
+export class MqttConnection implements Extension {
+  readonly name = 'mqtt-connection';
   private readonly deps: MqttConnectionDeps;
   private readonly log: Logger;
-  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly backoff: Backoff;
   private readonly hostname: string;
   /** The client id used: MQTT_CLIENT_ID, or the stable default. */
   readonly clientId: string;
   private client: MqttClient | undefined;
+  private readonly connectListeners = new Set<() => void>();
+  private readonly messageListeners = new Set<MessageListener>();
   private failures = 0;
+  /** Closes since the last successful connect: the exponent of the reconnect backoff. */
+  private retries = 0;
   private pendingFailure: ConnectFailure | undefined;
   private lastLoggedKey: string | undefined;
   private everConnected = false;
@@ -151,7 +166,7 @@ export class MqttConnection {
   constructor(deps: MqttConnectionDeps) {
     this.deps = deps;
     this.log = deps.logger.child({ module: 'mqtt' });
-    this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
+    this.backoff = deps.backoff ?? RETRY_BACKOFF;
     this.hostname = deps.hostname ?? osHostname();
     this.clientId = deps.config.clientId || defaultClientId(deps.config.baseTopic, this.hostname);
   }
@@ -165,8 +180,24 @@ export class MqttConnection {
     return this.client;
   }
 
-  /** Starts connecting in the background; never throws for an unreachable broker. */
-  start(): void {
+  /**
+   * Calls `listener` on every successful (re)connect, after `online` went out and MQTT.js re-sent what was in
+   * flight; at once (in a microtask) when already connected. Returns the function that removes it.
+   */
+  onConnect(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    if (this.connected) queueMicrotask(() => this.connectListeners.has(listener) && listener());
+    return () => this.connectListeners.delete(listener);
+  }
+
+  /** Calls `listener` for every message received on any subscription. Returns the function that removes it. */
+  onMessage(listener: MessageListener): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  /** Starts connecting in the background and returns at once; never throws for an unreachable broker. */
+  async start(): Promise<void> {
     if (this.client) throw new Error('MQTT connection already started');
     const { config } = this.deps;
     const options = clientOptions(config, {
@@ -206,10 +237,12 @@ export class MqttConnection {
     // Registered after MQTT.js's own close handler, which has just armed the retry with the current period.
     client.on('close', () => this.handleClose(client));
     client.on('message', (topic, payload, packet) => {
-      try {
-        this.deps.onMessage(topic, payload, packet);
-      } catch (error) {
-        this.log.error({ err: error, topic }, 'MQTT message handler failed');
+      for (const listener of this.messageListeners) {
+        try {
+          listener(topic, payload, packet);
+        } catch (error) {
+          this.log.error({ err: error, topic }, 'MQTT message handler failed');
+        }
       }
     });
   }
@@ -244,14 +277,17 @@ export class MqttConnection {
   }
 
   /**
-   * Publishes `final` (the bridge's `offline`) and waits for its PUBACK, then disconnects cleanly, which tells the
-   * broker not to send the last will. Bounded in time: a dead broker cannot hold up the shutdown.
+   * Publishes the bridge's `offline` and waits for its PUBACK, then disconnects cleanly, which tells the broker not
+   * to send the last will. Bounded in time: a dead broker cannot hold up the shutdown.
    */
-  async stop(final?: { topic: string; payload: string }): Promise<void> {
+  async stop(): Promise<void> {
     const client = this.client;
     if (!client || this.stopping) return;
-    if (final && this.connected) {
-      await withTimeout(this.publish(final.topic, final.payload, { qos: 1, retain: true }), STOP_TIMEOUT_MS);
+    if (this.connected) {
+      await withTimeout(
+        this.publish(this.deps.willTopic, OFFLINE, { qos: 1, retain: true }),
+        STOP_TIMEOUT_MS,
+      );
     }
     this.stopping = true;
     const ended = await withTimeout(
@@ -278,9 +314,17 @@ export class MqttConnection {
     this.everConnected = true;
     this.wasConnected = true;
     this.failures = 0;
+    this.retries = 0;
     this.pendingFailure = undefined;
     this.lastLoggedKey = undefined;
-    this.deps.onConnect({ reconnect });
+    void this.publish(this.deps.willTopic, ONLINE, { qos: 1, retain: true });
+    for (const listener of this.connectListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.log.error({ err: error }, 'MQTT connect handler failed');
+      }
+    }
   }
 
   private handleClose(client: MqttClient): void {
@@ -292,12 +336,8 @@ export class MqttConnection {
     };
     this.pendingFailure = undefined;
     const delay = client.options.reconnectPeriod ?? this.backoff.initialMs;
-    if (this.wasConnected) {
-      this.wasConnected = false;
-      this.deps.onDisconnect?.();
-    } else {
-      this.failures += 1;
-    }
+    if (this.wasConnected) this.wasConnected = false;
+    else this.failures += 1;
     if (failure.key !== this.lastLoggedKey) {
       this.lastLoggedKey = failure.key;
       this.log[failure.level](
@@ -305,10 +345,9 @@ export class MqttConnection {
         `${failure.message}; retrying with backoff (this is logged again only if the error changes)`,
       );
     }
-    client.options.reconnectPeriod = Math.min(
-      Math.max(delay * 2, this.backoff.initialMs),
-      this.backoff.maxMs,
-    );
+    // MQTT.js has armed this retry with `delay` already; the one after it waits twice as long.
+    this.retries += 1;
+    client.options.reconnectPeriod = backoffDelay(this.retries + 1, this.backoff);
   }
 }
 

@@ -1,17 +1,15 @@
+import type {
+  BridgeEventFields,
+  BridgeEventOf,
+  BridgeEventType,
+  EventJson,
+  StatusEventType,
+  UpsEventFields,
+  UpsEventOf,
+  UpsEventType,
+} from '../api/payloads.js';
 import type { BusEventName, BusEvents } from '../events.js';
-import { statusEvents, statusLabel } from './upsStatus.js';
-
-/**
- * One JSON object published on an event topic. Keys are snake_case, `at` is ISO 8601 UTC.
- * Objects with `ups` belong on `<base>/<ups>/event`, the others (upsd's) on `<base>/bridge/event`.
- */
-export interface EventJson {
-  type: string;
-  ups?: string;
-  /** null only if the bus carried an invalid time (never expected; kept so a bad value cannot throw). */
-  at: string | null;
-  [field: string]: unknown;
-}
+import { statusFlags, statusLabel } from '../nut/upsStatus.js';
 
 type Converter<K extends BusEventName> = (payload: BusEvents[K]) => EventJson[];
 
@@ -58,7 +56,8 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
 
 /**
  * The event JSON objects for one bus event: none for `ups-updated` (or a status "change" that changes no flag),
- * several for a `status-changed` that e.g. goes on battery and low battery at once, one otherwise. Example:
+ * several for a `status-changed` that e.g. goes on battery and low battery at once, one otherwise. Objects with
+ * `ups` belong on `<base>/<ups>/event`, the others (upsd's) on `<base>/bridge/event`. Example:
  * `{"type":"recovered","ups":"ups1","reason":"hung","duration_ms":3120,"attempt":1,"at":"2026-01-02T03:04:05.000Z"}`.
  */
 export function eventPayloads<K extends BusEventName>(event: K, payload: BusEvents[K]): EventJson[] {
@@ -70,10 +69,56 @@ export function isoTime(epochMs: number): string | null {
   return Number.isFinite(epochMs) && Math.abs(epochMs) <= 8.64e15 ? new Date(epochMs).toISOString() : null;
 }
 
-function ups(type: string, p: { ups: string; at: number }, fields: Record<string, unknown>): EventJson {
-  return { type, ups: p.ups, ...fields, at: isoTime(p.at) };
+function ups<T extends UpsEventType>(
+  type: T,
+  p: { ups: string; at: number },
+  fields: UpsEventFields[T],
+): UpsEventOf<T> {
+  // The compiler cannot relate the spread of a generic field set to the mapped type; `fields` is checked above.
+  return { type, ups: p.ups, ...fields, at: isoTime(p.at) } as unknown as UpsEventOf<T>;
 }
 
-function agent(type: string, p: { at: number }, fields: Record<string, unknown>): EventJson {
-  return { type, ...fields, at: isoTime(p.at) };
+function agent<T extends BridgeEventType>(
+  type: T,
+  p: { at: number },
+  fields: BridgeEventFields[T],
+): BridgeEventOf<T> {
+  return { type, ...fields, at: isoTime(p.at) } as BridgeEventOf<T>;
+}
+
+/**
+ * Event types published for a status change, in this order:
+ * - `on-battery` — OB appears;
+ * - `on-line` — OL appears while OB was set before (mains is back; not at start-up, not after WAIT);
+ * - `low-battery` / `battery-ok` — LB appears / clears;
+ * - `replace-battery` — RB appears;
+ * - `overload` — OVER appears;
+ * - `forced-shutdown` — FSD appears (upsmon is shutting systems down);
+ * - `status-changed` — always last, whenever the set of flags differs.
+ *
+ * `prev` undefined means the first status seen since the agent started: only `status-changed` is reported,
+ * because nothing is known to have *changed* (an agent restart during an outage must not announce a new one).
+ * Callers that want transitions across a `WAIT` should pass the last status before it.
+ */
+export function statusEvents(prevStatus: string | undefined, nextStatus: string): StatusEventType[] {
+  const prev = statusFlags(prevStatus);
+  const next = statusFlags(nextStatus);
+  if (prevStatus !== undefined && sameFlags(prev, next)) return [];
+  const events: StatusEventType[] = [];
+  if (prevStatus !== undefined) {
+    const appeared = (flag: string) => next.has(flag) && !prev.has(flag);
+    if (appeared('OB')) events.push('on-battery');
+    if (appeared('OL') && prev.has('OB') && !next.has('OB')) events.push('on-line');
+    if (appeared('LB')) events.push('low-battery');
+    if (prev.has('LB') && !next.has('LB')) events.push('battery-ok');
+    if (appeared('RB')) events.push('replace-battery');
+    if (appeared('OVER')) events.push('overload');
+    if (appeared('FSD')) events.push('forced-shutdown');
+  }
+  events.push('status-changed');
+  return events;
+}
+
+function sameFlags(a: Set<string>, b: Set<string>): boolean {
+  return a.size === b.size && [...a].every((flag) => b.has(flag));
 }

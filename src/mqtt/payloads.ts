@@ -1,9 +1,7 @@
-import type { RecoveryReason, SupervisionState, UpsSnapshot } from '../supervisor/types.js';
+import type { Availability, BridgeInfoJson, SupervisorJson, UpsStateJson } from '../api/payloads.js';
+import { statusLabel } from '../nut/upsStatus.js';
+import type { UpsSnapshot } from '../supervisor/types.js';
 import { isoTime } from './eventPayloads.js';
-import { statusLabel } from './upsStatus.js';
-
-export { type EventJson, eventPayloads, isoTime } from './eventPayloads.js';
-export { statusEvents, statusFlags, statusLabel } from './upsStatus.js';
 
 // A plain decimal: optional minus, no leading zero (except "0" itself), optional fraction. No exponent, no "+",
 // no ".5", no "5.", no hex, no Infinity/NaN.
@@ -47,27 +45,7 @@ export function parseNutValue(name: string, raw: string): string | number {
   return value;
 }
 
-export interface SupervisorJson {
-  state: SupervisionState;
-  restarts: number;
-  /** ISO 8601 UTC, null before the first restart. */
-  last_restart_at: string | null;
-  last_restart_reason: RecoveryReason | null;
-  /** Whole seconds since the last fresh data; null if none was seen yet. */
-  seconds_since_fresh: number | null;
-}
-
-/**
- * Retained JSON on `<base>/<ups>`: every NUT variable under its NUT name (values per parseNutValue), sorted by
- * name, then two keys of the agent's own; NUT names always contain a dot, these never do, so they cannot clash:
- * - `status_label`: statusLabel(ups.status), e.g. "Online, charging" (Home Assistant's Status sensor shows it);
- * - `supervisor`: the driver's supervision state, restart count and data age.
- */
-export type UpsStateJson = Record<string, string | number | SupervisorJson> & {
-  status_label: string;
-  supervisor: SupervisorJson;
-};
-
+/** The retained JSON on `<base>/<ups>` (see UpsStateJson): variables per parseNutValue, then the agent's keys. */
 export function stateJson(snapshot: UpsSnapshot, now: number): UpsStateJson {
   const vars: Record<string, string | number> = {};
   for (const name of Object.keys(snapshot.vars).sort()) {
@@ -121,8 +99,6 @@ function supervisorJson(snapshot: UpsSnapshot, now: number): SupervisorJson {
   };
 }
 
-export type Availability = 'online' | 'offline';
-
 /** `<base>/<ups>/availability`: online only while the supervisor has fresh data (state `ok`). */
 export function availabilityOf(snapshot: UpsSnapshot): Availability {
   return snapshot.supervisor.state === 'ok' ? 'online' : 'offline';
@@ -136,14 +112,6 @@ export interface BridgeInfoInput {
   upsNames: readonly string[];
   /** The effective configuration; secrets are redacted here, whatever the caller passes. */
   config?: unknown;
-}
-
-export interface BridgeInfoJson {
-  version: string;
-  nut_version: string | null;
-  upsd: string;
-  ups: string[];
-  config: unknown;
 }
 
 /** Retained JSON on `<base>/bridge/info`. */

@@ -4,37 +4,7 @@
  */
 
 /** Every `ERR <code>` in RFC 9271, plus `UNKNOWN` (GET TRACKING, seen from upsd 2.8.0) and pre-2.x leftovers. */
-export type NutErrorCode =
-  | 'ACCESS-DENIED'
-  | 'UNKNOWN-UPS'
-  | 'VAR-NOT-SUPPORTED'
-  | 'CMD-NOT-SUPPORTED'
-  | 'INVALID-ARGUMENT'
-  | 'INSTCMD-FAILED'
-  | 'SET-FAILED'
-  | 'READONLY'
-  | 'TOO-LONG'
-  | 'FEATURE-NOT-SUPPORTED'
-  | 'FEATURE-NOT-CONFIGURED'
-  | 'ALREADY-SSL-MODE'
-  | 'DRIVER-NOT-CONNECTED'
-  | 'DATA-STALE'
-  | 'ALREADY-LOGGED-IN'
-  | 'INVALID-PASSWORD'
-  | 'ALREADY-SET-PASSWORD'
-  | 'INVALID-USERNAME'
-  | 'ALREADY-SET-USERNAME'
-  | 'USERNAME-REQUIRED'
-  | 'PASSWORD-REQUIRED'
-  | 'UNKNOWN-COMMAND'
-  | 'INVALID-VALUE'
-  | 'UNKNOWN'
-  | 'VAR-UNKNOWN'
-  | 'UNKNOWN-TYPE'
-  | 'UNKNOWN-INSTCMD'
-  | 'MISSING-ARGUMENT';
-
-export const NUT_ERROR_CODES: readonly NutErrorCode[] = [
+export const NUT_ERROR_CODES = [
   'ACCESS-DENIED',
   'UNKNOWN-UPS',
   'VAR-NOT-SUPPORTED',
@@ -63,7 +33,9 @@ export const NUT_ERROR_CODES: readonly NutErrorCode[] = [
   'UNKNOWN-TYPE',
   'UNKNOWN-INSTCMD',
   'MISSING-ARGUMENT',
-];
+] as const;
+
+export type NutErrorCode = (typeof NUT_ERROR_CODES)[number];
 
 interface ErrorExtras {
   /** The request line as it may be logged (passwords already masked). */

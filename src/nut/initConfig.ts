@@ -21,7 +21,7 @@ export interface InitResult {
 const DEFAULT_USER = 'monuser';
 
 /**
- * The default NUT configuration for a first start: one UPS from the UPS_* settings, upsd listening for other NUT
+ * The default NUT configuration for a first start: one UPS from the INIT_UPS_* settings, upsd listening for other NUT
  * clients, and one monitor user whose password comes from NUT_PASSWORD / NUT_PASSWORD_FILE (never a built-in
  * default; a random one when none is given). Pure: the caller decides what to write.
  */
@@ -43,7 +43,7 @@ export function defaultNutFiles(config: AgentConfigShape, password: string): Ini
   ];
   const users = [
     '# Written by nut-mqtt init-config. upsmon clients log in with this user; nut-mqtt uses it for the',
-    '# instant commands allowed by INSTCMD_ALLOW.',
+    '# instant commands allowed by MQTT_INSTCMD_ALLOW.',
     `[${username}]`,
     `  password = "${password}"`,
     '  upsmon primary',

@@ -1,3 +1,5 @@
+import { backoffDelay } from '../backoff.js';
+
 /**
  * When to try again, and when to stop trying for a while. Pure: the restart history is a value that the state
  * machine carries, so every decision is testable with plain numbers.
@@ -14,9 +16,8 @@ export interface RecoveryPolicyConfig {
 }
 
 /** Delay before attempt `failedAttempts + 1`, after `failedAttempts` consecutive failed recoveries (≥ 1). */
-export function backoffDelay(failedAttempts: number, config: RecoveryPolicyConfig): number {
-  const exponent = Math.max(0, Math.min(failedAttempts - 1, 30));
-  return Math.min(config.backoffInitialMs * 2 ** exponent, config.backoffMaxMs);
+export function recoveryDelay(failedAttempts: number, config: RecoveryPolicyConfig): number {
+  return backoffDelay(failedAttempts, { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs });
 }
 
 /** Restart times still inside the breaker window. */

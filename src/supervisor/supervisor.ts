@@ -36,11 +36,11 @@ export interface SupervisorDeps {
 }
 
 /**
- * Owns the NUT processes: upsd and one driver per UPS in ups.conf, each a watched child. Its public methods and
- * the event bus are all the rest of the agent (MQTT, health) ever sees.
+ * Owns the NUT processes: upsd and one driver per UPS in ups.conf, each a watched child. The rest of the agent
+ * (MQTT, Home Assistant, metrics, health) sees it only through its port (port.ts) and the event bus.
  */
 export class Supervisor {
-  readonly client: NutClient;
+  private readonly client: NutClient;
   private readonly deps: SupervisorDeps;
   private readonly log: Logger;
   private readonly upses = new Map<string, UpsSupervisor>();
@@ -161,6 +161,11 @@ export class Supervisor {
     const ups = this.upses.get(name);
     if (!ups) throw new UnknownUpsError(name);
     return ups.requestRestart('manual');
+  }
+
+  /** upsd's `VER` reply, over the agent's persistent connection. */
+  upsdVersion(): Promise<string> {
+    return this.client.version();
   }
 
   /** Restarts upsd (and then the drivers, which NUT 2.8.0 needs). */

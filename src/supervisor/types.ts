@@ -1,7 +1,7 @@
 /** Shared vocabulary of the supervisor: what a UPS's supervision state is, and why a driver gets restarted. */
 
 /**
- * Supervision state of one UPS.
+ * Supervision states of one UPS, the one list (state JSON, Home Assistant's enum options, metrics labels).
  * - `starting`: driver started, no fresh data yet.
  * - `ok`: fresh data.
  * - `suspect`: upsd or the driver reports stale data; waiting out the grace period (drivers sometimes recover).
@@ -10,24 +10,39 @@
  * - `failed`: the circuit breaker opened (too many restarts in the window); retried slowly.
  * - `stopped`: the agent is shutting down.
  */
-export type SupervisionState =
-  | 'starting'
-  | 'ok'
-  | 'suspect'
-  | 'recovering'
-  | 'backoff'
-  | 'failed'
-  | 'stopped';
+export const SUPERVISION_STATES = [
+  'starting',
+  'ok',
+  'suspect',
+  'recovering',
+  'backoff',
+  'failed',
+  'stopped',
+] as const;
 
-/** Why a driver was (or is being) restarted. */
-export type RecoveryReason =
-  | 'hung' // the driver stopped answering PING on its socket
-  | 'stale' // upsd answered ERR DATA-STALE, or the driver itself flagged DATASTALE, past the grace period
-  | 'crashed' // the driver process exited
-  | 'not-connected' // upsd answered ERR DRIVER-NOT-CONNECTED past the grace period
-  | 'no-data' // a started driver never produced fresh data in time
-  | 'manual' // asked for (MQTT command, API)
-  | 'upsd-restarted'; // upsd was restarted; NUT 2.8.0 drivers spin on the dead connection unless restarted
+export type SupervisionState = (typeof SUPERVISION_STATES)[number];
+
+/**
+ * Why a driver was (or is being) restarted, the one list.
+ * - `hung`: the driver stopped answering PING on its socket.
+ * - `stale`: upsd answered ERR DATA-STALE, or the driver itself flagged DATASTALE, past the grace period.
+ * - `crashed`: the driver process exited.
+ * - `not-connected`: upsd answered ERR DRIVER-NOT-CONNECTED past the grace period.
+ * - `no-data`: a started driver never produced fresh data in time.
+ * - `manual`: asked for (MQTT command, API).
+ * - `upsd-restarted`: upsd was restarted; NUT 2.8.0 drivers spin on the dead connection unless restarted too.
+ */
+export const RECOVERY_REASONS = [
+  'hung',
+  'stale',
+  'crashed',
+  'not-connected',
+  'no-data',
+  'manual',
+  'upsd-restarted',
+] as const;
+
+export type RecoveryReason = (typeof RECOVERY_REASONS)[number];
 
 /** The supervisor's view of one UPS, published by the MQTT side. */
 export interface SupervisorView {

@@ -1,4 +1,4 @@
-import { backoffDelay, circuitOpen, type RecoveryPolicyConfig, recentRestarts } from './recoveryPolicy.js';
+import { circuitOpen, type RecoveryPolicyConfig, recentRestarts, recoveryDelay } from './recoveryPolicy.js';
 import type { RecoveryReason, SupervisionState } from './types.js';
 
 /**
@@ -43,6 +43,12 @@ export type MachineState =
   | (Base & Fault & { name: 'backoff'; until: number; lastError: string })
   | (Base & Fault & { name: 'failed'; until: number; lastError: string })
   | (Base & { name: 'stopped' });
+
+// Compile-time: the machine's states are exactly SUPERVISION_STATES; a state added to one list fails here.
+type Subset<A extends B, B> = A;
+export type MachineStateName =
+  | Subset<MachineState['name'], SupervisionState>
+  | Subset<SupervisionState, MachineState['name']>;
 
 export type MachineInput =
   /** Real data (a status other than WAIT) from upsd, or DATAOK from the driver. */
@@ -97,10 +103,6 @@ export function nextDeadline(state: MachineState, config: MachineConfig): number
     default:
       return undefined;
   }
-}
-
-export function supervisionState(state: MachineState): SupervisionState {
-  return state.name;
 }
 
 const stay = (state: MachineState): Step => ({ state, actions: [] });
@@ -178,109 +180,133 @@ function requested(
 export function step(state: MachineState, input: MachineInput, now: number, config: MachineConfig): Step {
   if (input.type === 'stop')
     return { state: { name: 'stopped', since: now, history: state.history }, actions: [] };
-
   switch (state.name) {
     case 'stopped':
       return stay(state);
-
     case 'starting':
-      switch (input.type) {
-        case 'fresh':
-          return toOk(state, now, [{ type: 'ready', startupMs: now - state.since }]);
-        case 'hung':
-          return recover(state, newFault('hung', now), now, config);
-        case 'driver-exited':
-          return recover(state, newFault('crashed', now), now, config);
-        case 'restart-requested':
-          return requested(state, input.reason, now, config);
-        case 'tick':
-          return now - state.since >= config.startTimeoutMs
-            ? recover(state, newFault('no-data', now), now, config)
-            : stay(state);
-        default:
-          // WAIT, stale and not-connected are normal while a driver starts; startTimeoutMs bounds them.
-          return stay(state);
-      }
-
+      return fromStarting(state, input, now, config);
     case 'ok':
-      switch (input.type) {
-        case 'stale':
-        case 'not-connected': {
-          const reason = input.type === 'stale' ? 'stale' : 'not-connected';
-          if (config.staleGraceMs === 0) return recover(state, newFault(reason, now), now, config);
-          return {
-            state: { name: 'suspect', since: now, history: state.history, ...newFault(reason, now) },
-            actions: [],
-          };
-        }
-        case 'hung':
-          return recover(state, newFault('hung', now), now, config);
-        case 'driver-exited':
-          return recover(state, newFault('crashed', now), now, config);
-        case 'restart-requested':
-          return requested(state, input.reason, now, config);
-        default:
-          return stay(state);
-      }
-
+      return fromOk(state, input, now, config);
     case 'suspect':
-      switch (input.type) {
-        case 'fresh':
-          return toOk(state, now, [{ type: 'stale-cleared' }]);
-        case 'hung':
-          return recover(state, { ...state, reason: 'hung' }, now, config);
-        case 'driver-exited':
-          return recover(state, { ...state, reason: 'crashed' }, now, config);
-        case 'restart-requested':
-          return requested(state, input.reason, now, config);
-        case 'tick':
-          return now - state.since >= config.staleGraceMs ? recover(state, state, now, config) : stay(state);
-        default:
-          return stay(state);
-      }
-
+      return fromSuspect(state, input, now, config);
     case 'recovering':
-      switch (input.type) {
-        case 'recovery-succeeded':
-          return recovered(state, now);
-        case 'recovery-failed': {
-          const open = circuitOpen(state.history, now, config);
-          const retryInMs = open ? config.failedRetryMs : backoffDelay(state.attempt, config);
-          const fault = { faultAt: state.faultAt, reason: state.reason, attempt: state.attempt };
-          const next: MachineState = {
-            ...fault,
-            name: open ? 'failed' : 'backoff',
-            since: now,
-            history: state.history,
-            until: now + retryInMs,
-            lastError: input.error,
-          };
-          return {
-            state: next,
-            actions: [
-              { type: 'recovery-failed', ...fault, error: input.error, retryInMs, circuitOpen: open },
-            ],
-          };
-        }
-        default:
-          // The ladder owns the driver while it runs: exits, PING misses and further restart requests join it.
-          return stay(state);
-      }
-
+      return fromRecovering(state, input, now, config);
     case 'backoff':
     case 'failed':
-      switch (input.type) {
-        case 'fresh':
-          // The driver left running by the last attempt came good on its own.
-          return recovered(state, now);
-        case 'restart-requested':
-          return requested(state, input.reason, now, config);
-        case 'tick':
-          if (now < state.until) return stay(state);
-          // The slow retry of an open circuit is the breaker's own probe: it must not be refused by the breaker.
-          return recover(state, state, now, config, { bypassBreaker: state.name === 'failed' });
-        default:
-          return stay(state);
-      }
+      return fromWaiting(state, input, now, config);
+  }
+}
+
+type In<N extends MachineState['name']> = Extract<MachineState, { name: N }>;
+
+function fromStarting(state: In<'starting'>, input: MachineInput, now: number, config: MachineConfig): Step {
+  switch (input.type) {
+    case 'fresh':
+      return toOk(state, now, [{ type: 'ready', startupMs: now - state.since }]);
+    case 'hung':
+      return recover(state, newFault('hung', now), now, config);
+    case 'driver-exited':
+      return recover(state, newFault('crashed', now), now, config);
+    case 'restart-requested':
+      return requested(state, input.reason, now, config);
+    case 'tick':
+      return now - state.since >= config.startTimeoutMs
+        ? recover(state, newFault('no-data', now), now, config)
+        : stay(state);
+    default:
+      // WAIT, stale and not-connected are normal while a driver starts; startTimeoutMs bounds them.
+      return stay(state);
+  }
+}
+
+function fromOk(state: In<'ok'>, input: MachineInput, now: number, config: MachineConfig): Step {
+  switch (input.type) {
+    case 'stale':
+    case 'not-connected': {
+      const reason = input.type === 'stale' ? 'stale' : 'not-connected';
+      if (config.staleGraceMs === 0) return recover(state, newFault(reason, now), now, config);
+      return {
+        state: { name: 'suspect', since: now, history: state.history, ...newFault(reason, now) },
+        actions: [],
+      };
+    }
+    case 'hung':
+      return recover(state, newFault('hung', now), now, config);
+    case 'driver-exited':
+      return recover(state, newFault('crashed', now), now, config);
+    case 'restart-requested':
+      return requested(state, input.reason, now, config);
+    default:
+      return stay(state);
+  }
+}
+
+function fromSuspect(state: In<'suspect'>, input: MachineInput, now: number, config: MachineConfig): Step {
+  switch (input.type) {
+    case 'fresh':
+      return toOk(state, now, [{ type: 'stale-cleared' }]);
+    case 'hung':
+      return recover(state, { ...state, reason: 'hung' }, now, config);
+    case 'driver-exited':
+      return recover(state, { ...state, reason: 'crashed' }, now, config);
+    case 'restart-requested':
+      return requested(state, input.reason, now, config);
+    case 'tick':
+      return now - state.since >= config.staleGraceMs ? recover(state, state, now, config) : stay(state);
+    default:
+      return stay(state);
+  }
+}
+
+function fromRecovering(
+  state: In<'recovering'>,
+  input: MachineInput,
+  now: number,
+  config: MachineConfig,
+): Step {
+  switch (input.type) {
+    case 'recovery-succeeded':
+      return recovered(state, now);
+    case 'recovery-failed': {
+      const open = circuitOpen(state.history, now, config);
+      const retryInMs = open ? config.failedRetryMs : recoveryDelay(state.attempt, config);
+      const fault = { faultAt: state.faultAt, reason: state.reason, attempt: state.attempt };
+      const next: MachineState = {
+        ...fault,
+        name: open ? 'failed' : 'backoff',
+        since: now,
+        history: state.history,
+        until: now + retryInMs,
+        lastError: input.error,
+      };
+      return {
+        state: next,
+        actions: [{ type: 'recovery-failed', ...fault, error: input.error, retryInMs, circuitOpen: open }],
+      };
+    }
+    default:
+      // The ladder owns the driver while it runs: exits, PING misses and further restart requests join it.
+      return stay(state);
+  }
+}
+
+function fromWaiting(
+  state: In<'backoff' | 'failed'>,
+  input: MachineInput,
+  now: number,
+  config: MachineConfig,
+): Step {
+  switch (input.type) {
+    case 'fresh':
+      // The driver left running by the last attempt came good on its own.
+      return recovered(state, now);
+    case 'restart-requested':
+      return requested(state, input.reason, now, config);
+    case 'tick':
+      if (now < state.until) return stay(state);
+      // The slow retry of an open circuit is the breaker's own probe: it must not be refused by the breaker.
+      return recover(state, state, now, config, { bypassBreaker: state.name === 'failed' });
+    default:
+      return stay(state);
   }
 }

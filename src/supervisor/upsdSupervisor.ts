@@ -1,3 +1,4 @@
+import { backoffDelay, RETRY_BACKOFF } from '../backoff.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { NutClient } from '../nut/client.js';
@@ -22,17 +23,13 @@ export interface UpsdSupervisorDeps {
   onRestarted: () => void;
 }
 
-const RESTART_BACKOFF_INITIAL_MS = 1000;
-const RESTART_BACKOFF_MAX_MS = 30_000;
-
 /**
  * Wait before restarting upsd after its `crashesInARow`-th quick exit. A upsd that had been running is restarted at
  * once: every second of waiting is a second of port 3493 gone for other NUT clients. Only a upsd that keeps dying
  * right after its start (port taken, bad config) backs off: 1 s, 2 s, 4 s … up to 30 s.
  */
 export function upsdRestartDelay(crashesInARow: number): number {
-  if (crashesInARow <= 1) return 0;
-  return Math.min(RESTART_BACKOFF_INITIAL_MS * 2 ** (crashesInARow - 2), RESTART_BACKOFF_MAX_MS);
+  return crashesInARow <= 1 ? 0 : backoffDelay(crashesInARow - 1, RETRY_BACKOFF);
 }
 
 /** upsd that ran this long is considered healthy again; its next crash starts the backoff over. */

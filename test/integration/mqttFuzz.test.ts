@@ -5,8 +5,9 @@
 //
 // 10,000 payloads from a seeded PRNG (the seed is printed; FUZZ_SEED=<n> replays a run), plus a fixed corpus
 // of near misses on every topic, go to every command topic. Each payload's expected answer comes from the
-// documented contract (src/mqtt/commands.ts header: size limit, UTF-8, JSON shape, NUT name syntax, then the
-// topic), written out again here, independently of the agent's code. Payloads that ARE valid commands for their
+// documented contract (src/api/commands.ts header: size limit, UTF-8, JSON shape, NUT name syntax, then the
+// topic), written out again here, independently of the agent's parser; the name rule and the size limit are the
+// contract module's own (isValidCommandName, MAX_COMMAND_BYTES), the one source the schema and parser use too. Payloads that ARE valid commands for their
 // topic (`restart` on a UPS, `restart-upsd` on the bridge, the allowed instant command on the UPS that lists it,
 // also with surrounding whitespace or a BOM, which the contract accepts) are not junk: the generator drops them and
 // counts them.
@@ -24,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMAND_ERROR_CODES } from '../../src/mqtt/commands.js';
+import { COMMAND_ERROR_CODES, isValidCommandName, MAX_COMMAND_BYTES } from '../../src/api/commands.js';
 import type { AgentUnderTest } from '../fixtures/agent.js';
 import type { Broker } from '../fixtures/mosquitto.js';
 import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
@@ -39,8 +40,6 @@ const BATCH = 100;
 const ALLOWED = 'beeper.toggle';
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ process.pid) >>> 0;
 const KIB = 1024;
-/** commands.ts: payloads over 1 KiB are refused. */
-const MAX_COMMAND_BYTES = 1024;
 /** connection.ts: the agent's MQTT 5 maximum packet size; the broker drops anything bigger for it. */
 const MAX_PACKET = 256 * KIB;
 /** Generated "huge" payloads stay this far under MAX_PACKET, "oversize" ones this far over: no edge cases. */
@@ -77,8 +76,7 @@ const UNKNOWN_TOPICS = TOPIC_NAMES.filter((t) => TOPICS[t]?.kind === 'unknown');
 
 // --- the documented contract, written out independently of the agent -------------------------------------------
 
-const NUT_NAME = /^[a-z0-9][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)*$/;
-const isNutName = (s: string): boolean => s.length <= 64 && NUT_NAME.test(s);
+const isNutName = isValidCommandName;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Transaction = string | number;
@@ -769,7 +767,7 @@ describe('MQTT command fuzzing against a live agent', () => {
     const log = readFileSync(agent.logFile, 'utf8');
     expect(log).not.toMatch(/"msg":"MQTT (instant )?command /);
     // One MQTT session for the whole run: no oversize packet or junk made the broker drop the agent.
-    const clientId = agent.controller.bridge?.mqtt.clientId ?? '?';
+    const clientId = agent.controller.mqtt?.clientId ?? '?';
     const connects = readFileSync(broker.logPath, 'utf8')
       .split('\n')
       .filter((l) => l.includes('New client connected') && l.includes(` as ${clientId} `));

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configTable } from '../../src/config/docs.js';
+import { envNameOf } from '../../src/config/envNames.js';
 import { ConfigError, loadConfig, maskUrlCredentials } from '../../src/config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nm-cfg-'));
@@ -153,5 +155,64 @@ describe('configuration', () => {
 
   it('masks credentials in any URL', () => {
     expect(maskUrlCredentials('"wss://u:p@h/x" mqtt://host')).toBe('"wss://***@h/x" mqtt://host');
+  });
+});
+
+describe('environment names', () => {
+  it('follow one rule: the section prefix and the key in SCREAMING_SNAKE_CASE, NUT’s own names as NUT spells them', () => {
+    expect(envNameOf('mqtt.baseTopic')).toBe('MQTT_BASE_TOPIC');
+    expect(envNameOf('mqtt.stateRefreshInterval')).toBe('MQTT_STATE_REFRESH_INTERVAL');
+    expect(envNameOf('homeassistant.statusTopic')).toBe('HA_STATUS_TOPIC');
+    expect(envNameOf('init.upsVendorId')).toBe('INIT_UPS_VENDOR_ID');
+    expect(envNameOf('supervisor.pollInterval')).toBe('POLL_INTERVAL');
+    expect(envNameOf('nut.confPath')).toBe('NUT_CONFPATH');
+    expect(envNameOf('nut.driverPath')).toBe('NUT_DRIVER_PATH');
+    const names = [...configTable().matchAll(/^\| `([A-Z0-9_]+)`/gm)].map((m) => m[1]);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('reads an old name as the new one, naming the old one in errors', () => {
+    const { config, notices } = loadConfig({
+      env: { INSTCMD_ALLOW: 'beeper.disable', UPS_NAME: 'rack', NUT_REQUEST_TIMEOUT: '7000' },
+    });
+    expect(config.mqtt.instcmdAllow).toEqual(['beeper.disable']);
+    expect(config.init.upsName).toBe('rack');
+    expect(config.supervisor.requestTimeout).toBe(7000);
+    expect(notices.map((n) => n.level)).toEqual(['info', 'info', 'info']);
+    expect(notices[0]?.message).toContain('INSTCMD_ALLOW is the old name of MQTT_INSTCMD_ALLOW');
+    expect(problems({ UPS_VENDORID: 'xyz1' })).toContain('init.upsVendorId (env UPS_VENDORID)');
+  });
+
+  it('lets the new name win when both are set, with a warning that names both', () => {
+    const { config, notices } = loadConfig({
+      env: { COMMAND_COOLDOWN: '1000', MQTT_COMMAND_COOLDOWN: '2000' },
+    });
+    expect(config.mqtt.commandCooldown).toBe(2000);
+    expect(notices).toEqual([
+      {
+        level: 'warn',
+        message:
+          'COMMAND_COOLDOWN and MQTT_COMMAND_COOLDOWN are both set: MQTT_COMMAND_COOLDOWN wins (COMMAND_COOLDOWN is its old name)',
+      },
+    ]);
+  });
+
+  it('reads STATE_REFRESH and mqtt.stateRefresh in seconds, the new names in milliseconds like every duration', () => {
+    expect(loadConfig({ env: {} }).config.mqtt.stateRefreshInterval).toBe(60_000);
+    expect(loadConfig({ env: { STATE_REFRESH: '30' } }).config.mqtt.stateRefreshInterval).toBe(30_000);
+    expect(
+      loadConfig({ env: { MQTT_STATE_REFRESH_INTERVAL: '5000' } }).config.mqtt.stateRefreshInterval,
+    ).toBe(5000);
+    const old = file('refresh.yaml', 'mqtt:\n  stateRefresh: 120\n');
+    const loaded = loadConfig({ env: {}, configFile: old });
+    expect(loaded.config.mqtt.stateRefreshInterval).toBe(120_000);
+    expect(loaded.notices[0]?.message).toContain(
+      'mqtt.stateRefresh is the old name of mqtt.stateRefreshInterval',
+    );
+    const both = file('both.yaml', 'mqtt:\n  stateRefresh: 120\n  stateRefreshInterval: 9000\n');
+    expect(loadConfig({ env: {}, configFile: both }).config.mqtt.stateRefreshInterval).toBe(9000);
+    expect(problems({ STATE_REFRESH: '0' })).toContain(
+      'mqtt.stateRefreshInterval (env STATE_REFRESH, in seconds)',
+    );
   });
 });

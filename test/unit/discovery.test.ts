@@ -7,22 +7,25 @@ import {
 } from '../../src/homeassistant/binarySensors.js';
 import { instcmdObjectId } from '../../src/homeassistant/buttons.js';
 import { bridgeDevice, upsDevice } from '../../src/homeassistant/device.js';
-import { RECOVERY_REASON_OPTIONS, SUPERVISION_STATE_OPTIONS } from '../../src/homeassistant/diagnostics.js';
 import {
-  buildAllDiscovery,
   buildBridgeDiscovery,
   buildDiscovery,
   diffDiscovery,
   discoveryConfigFilter,
   discoveryInputKey,
-  homeAssistantStatusTopic,
+  isDiscoveryConfigTopic,
   ownsDiscoveryConfig,
+  wantedDiscovery,
 } from '../../src/homeassistant/discovery.js';
 import { entitySlug } from '../../src/homeassistant/entity.js';
 import { NUMERIC_SENSORS } from '../../src/homeassistant/sensors.js';
 import { stableStringify } from '../../src/homeassistant/stableStringify.js';
 import type { DiscoveryContext, DiscoveryMessage, EntityConfig } from '../../src/homeassistant/types.js';
-import type { UpsSnapshot } from '../../src/supervisor/types.js';
+import {
+  RECOVERY_REASONS as RECOVERY_REASON_OPTIONS,
+  SUPERVISION_STATES as SUPERVISION_STATE_OPTIONS,
+  type UpsSnapshot,
+} from '../../src/supervisor/types.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
 
 /**
@@ -528,8 +531,8 @@ describe('sanitization and collisions', () => {
 
   it('keeps two agents on one broker apart (unique ids and topics include the base)', () => {
     const other = { ...ctx, baseTopic: 'nut-mqtt-garage' };
-    const first = buildAllDiscovery([cp1500()], ctx);
-    const second = buildAllDiscovery([cp1500()], other);
+    const first = wantedDiscovery([cp1500()], new Map(), ctx);
+    const second = wantedDiscovery([cp1500()], new Map(), other);
     const firstIds = new Set(first.map((m) => m.payload.unique_id));
     const firstTopics = new Set(first.map((m) => m.topic));
     for (const m of second) {
@@ -564,7 +567,7 @@ describe('sanitization and collisions', () => {
 });
 
 describe('diffDiscovery', () => {
-  const all = (snapshots: UpsSnapshot[]) => buildAllDiscovery(snapshots, ctx);
+  const all = (snapshots: UpsSnapshot[]) => wantedDiscovery(snapshots, new Map(), ctx);
 
   it('publishes everything the first time, as stable JSON', () => {
     const next = all([cp1500()]);
@@ -646,6 +649,28 @@ describe('diffDiscovery', () => {
   });
 });
 
+describe('wantedDiscovery (the keep rule)', () => {
+  const waiting = (state: 'starting' | 'recovering') =>
+    cp1500({ vars: { 'ups.status': 'WAIT' }, supervisor: { state, restarts: 1 } });
+
+  it('keeps what was sent for a UPS while its data is not fresh, so its entities survive a restart', () => {
+    const first = diffDiscovery(new Map(), wantedDiscovery([cp1500()], new Map(), ctx));
+    const during = diffDiscovery(first.next, wantedDiscovery([waiting('recovering')], first.next, ctx));
+    expect(during.publish).toEqual([]);
+    expect(during.clear).toEqual([]);
+  });
+
+  it('builds from the snapshot when nothing was sent for the UPS yet, and once it is ok again', () => {
+    const fresh = wantedDiscovery([waiting('starting')], new Map(), ctx);
+    expect(fresh.map((m) => m.topic)).toEqual(
+      [...buildBridgeDiscovery(ctx), ...buildDiscovery(waiting('starting'), ctx)].map((m) => m.topic),
+    );
+    const sent = diffDiscovery(new Map(), wantedDiscovery([cp1500()], new Map(), ctx)).next;
+    const smaller = cp1500({ vars: { 'ups.status': 'OL' } });
+    expect(wantedDiscovery([smaller], sent, ctx)).toEqual(wantedDiscovery([smaller], new Map(), ctx));
+  });
+});
+
 describe('ownsDiscoveryConfig', () => {
   const payload = (uniqueId: unknown) => JSON.stringify({ unique_id: uniqueId, name: 'x' });
 
@@ -675,9 +700,14 @@ describe('ownsDiscoveryConfig', () => {
     );
   });
 
-  it('names Home Assistant’s status topic and the leftover-scan filter', () => {
-    expect(homeAssistantStatusTopic('homeassistant')).toBe('homeassistant/status');
+  it('names the leftover-scan filter and recognises the topics it matches', () => {
     expect(discoveryConfigFilter('homeassistant')).toBe('homeassistant/+/+/+/config');
+    expect(isDiscoveryConfigTopic('homeassistant/sensor/nut_ups1/load/config', 'homeassistant')).toBe(true);
+    expect(isDiscoveryConfigTopic('homeassistant/status', 'homeassistant')).toBe(false);
+    expect(isDiscoveryConfigTopic('other/sensor/nut_ups1/load/config', 'homeassistant')).toBe(false);
+    expect(isDiscoveryConfigTopic('homeassistant/sensor/x/nut_ups1/load/config', 'homeassistant')).toBe(
+      false,
+    );
   });
 });
 

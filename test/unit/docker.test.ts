@@ -94,7 +94,7 @@ describe('Dockerfile', () => {
     const known = schemaEnvNames();
     expect(env.filter((name) => name !== 'NODE_ENV' && !known.has(name))).toEqual([]);
     expect(env).toEqual(
-      expect.arrayContaining(['NUT_DRIVER_PATH', 'NUT_UPSD_PATH', 'NUT_USER', 'INIT_CONFIG']),
+      expect.arrayContaining(['NUT_DRIVER_PATH', 'NUT_UPSD_PATH', 'NUT_USER', 'INIT_ON_START']),
     );
   });
 });

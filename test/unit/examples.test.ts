@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { topicsFor } from '../../src/mqtt/topics.js';
+import { topicsFor } from '../../src/api/topics.js';
 
 interface FlowNode {
   id: string;

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CommandResponse } from '../../src/api/commands.js';
+import { topicsFor } from '../../src/api/topics.js';
 import { EventBus } from '../../src/events.js';
 import { CommandHandler, type CommandSupervisor } from '../../src/mqtt/commandHandler.js';
-import type { CommandResponse } from '../../src/mqtt/commands.js';
 import { LogLimiter } from '../../src/mqtt/logLimiter.js';
-import { topicsFor } from '../../src/mqtt/topics.js';
 import type { InstcmdResult } from '../../src/nut/instcmdSession.js';
 import type { UpsSnapshot } from '../../src/supervisor/types.js';
 import type { RestartOutcome } from '../../src/supervisor/upsSupervisor.js';
@@ -28,16 +28,15 @@ class FakeSupervisor implements CommandSupervisor {
   upsdRestarts: Array<ReturnType<typeof deferred<void>>> = [];
   commands = ['beeper.disable', 'beeper.enable', 'load.off'];
 
-  ups(name: string) {
+  snapshot(name: string): UpsSnapshot | undefined {
     if (!this.upsNames.includes(name)) return undefined;
-    const snapshot: UpsSnapshot = {
+    return {
       name,
       driver: 'usbhid-ups',
       vars: { 'ups.status': 'OL' },
       commands: this.commands,
       supervisor: { state: 'ok', restarts: 0 },
     };
-    return { snapshot: () => snapshot };
   }
   restartUps(_name: string): Promise<RestartOutcome> {
     const d = deferred<RestartOutcome>();

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { COMMAND_ERROR_CODES, isValidCommandName } from '../../src/api/commands.js';
 import {
-  COMMAND_ERROR_CODES,
   classifyBridgeCommand,
   classifyCommand,
   commandResponse,
-  isValidCommandName,
   parseCommand,
 } from '../../src/mqtt/commands.js';
 

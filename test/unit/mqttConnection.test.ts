@@ -113,10 +113,8 @@ describe('MQTT connection retries', () => {
       willTopic: 'nut/bridge/state',
       hostname: 'test',
       backoff: { initialMs: 20, maxMs: 80 },
-      onConnect: () => undefined,
-      onMessage: () => undefined,
     });
-    connection.start();
+    await connection.start();
     const periods: number[] = [];
     const deadline = Date.now() + 5000;
     while (periods.length < 6 && Date.now() < deadline) {
@@ -129,7 +127,7 @@ describe('MQTT connection retries', () => {
     expect(periods.slice(0, 3)).toEqual([20, 40, 80]);
     expect(connection.connected).toBe(false);
     expect(await connection.publish('nut/x', 'y', { qos: 1, retain: false })).toBe(false);
-    await connection.stop({ topic: 'nut/bridge/state', payload: 'offline' });
+    await connection.stop();
     const failures = lines.filter((l) => l.includes('cannot reach the MQTT broker'));
     expect(failures).toHaveLength(1);
     expect(failures[0]).toContain('ECONNREFUSED');

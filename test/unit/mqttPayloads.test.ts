@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { checkBaseTopic, checkUpsName, topicsFor } from '../../src/api/topics.js';
 import type { BusEvents } from '../../src/events.js';
+import { sanitizeId } from '../../src/homeassistant/entity.js';
+import { eventPayloads, statusEvents } from '../../src/mqtt/eventPayloads.js';
 import {
   availabilityOf,
   bridgeInfo,
-  eventPayloads,
   parseNutValue,
   REDACTED,
   redactSecrets,
   stateChangeKey,
   stateJson,
-  statusEvents,
-  statusLabel,
 } from '../../src/mqtt/payloads.js';
-import { checkBaseTopic, checkUpsName, sanitizeId, topicsFor } from '../../src/mqtt/topics.js';
+import { statusLabel } from '../../src/nut/upsStatus.js';
 import type { UpsSnapshot } from '../../src/supervisor/types.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, circuitOpen } from '../../src/supervisor/recoveryPolicy.js';
+import { circuitOpen, recoveryDelay } from '../../src/supervisor/recoveryPolicy.js';
 import {
   initialState,
   type MachineConfig,
@@ -35,7 +35,7 @@ const okAt = (t: number): MachineState => ({ name: 'ok', since: t, history: [] }
 
 describe('recovery policy', () => {
   it('doubles the backoff after each failure up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, config))).toEqual([
+    expect([1, 2, 3, 4, 5, 6].map((n) => recoveryDelay(n, config))).toEqual([
       2000, 4000, 8000, 16_000, 16_000, 16_000,
     ]);
   });

@@ -1,20 +1,19 @@
-import { createHash } from 'node:crypto';
-
 /**
  * The public MQTT topics of one agent, all under its base topic (Zigbee2MQTT layout):
  *
  * | topic                              | direction | retained | payload                                   |
  * |------------------------------------|-----------|----------|-------------------------------------------|
  * | `<base>/bridge/state`              | out       | yes      | `online` / `offline` (also the last will) |
- * | `<base>/bridge/info`               | out       | yes      | JSON, see `bridgeInfo()`                  |
- * | `<base>/bridge/event`              | out       | no       | JSON, one object per agent event          |
+ * | `<base>/bridge/info`               | out       | yes      | JSON, see `BridgeInfoJson`               |
+ * | `<base>/bridge/event`              | out       | no       | JSON, see `BridgeEventJson`              |
  * | `<base>/bridge/command`            | in        | –        | `restart-upsd` or JSON                    |
- * | `<base>/bridge/command/response`   | out       | no       | JSON, see `commandResponse()`             |
- * | `<base>/<ups>`                     | out       | yes      | JSON, see `stateJson()`                   |
+ * | `<base>/bridge/command/response`   | out       | no       | JSON, see `CommandResponse`               |
+ * | `<base>/bridge/sync`               | both      | no       | a one-off marker (discovery read-back)    |
+ * | `<base>/<ups>`                     | out       | yes      | JSON, see `UpsStateJson`                 |
  * | `<base>/<ups>/availability`        | out       | yes      | `online` / `offline`                      |
- * | `<base>/<ups>/event`               | out       | no       | JSON, one object per UPS event            |
+ * | `<base>/<ups>/event`               | out       | no       | JSON, see `UpsEventJson`                 |
  * | `<base>/<ups>/command`             | in        | –        | `restart`, an instant command, or JSON    |
- * | `<base>/<ups>/command/response`    | out       | no       | JSON, see `commandResponse()`             |
+ * | `<base>/<ups>/command/response`    | out       | no       | JSON, see `CommandResponse`               |
  */
 export interface Topics {
   readonly base: string;
@@ -23,6 +22,8 @@ export interface Topics {
   readonly bridgeEvent: string;
   readonly bridgeCommand: string;
   readonly bridgeCommandResponse: string;
+  /** The agent's own marker: it knows it has seen every retained discovery config when its marker comes back. */
+  readonly bridgeSync: string;
   /** Subscription filter for every UPS's command topic. It also matches `bridgeCommand`. */
   readonly upsCommandFilter: string;
   upsState(ups: string): string;
@@ -30,6 +31,11 @@ export interface Topics {
   upsEvent(ups: string): string;
   upsCommand(ups: string): string;
   upsCommandResponse(ups: string): string;
+  /**
+   * Whether a received topic is `<base>/<one level>/command`, the level possibly empty or not a valid UPS name
+   * (`nut//command` matches the subscription too): such a command is answered `unknown-ups`.
+   */
+  isCommandTopic(topic: string): boolean;
   /** Which command topic a received topic is: the bridge's, a UPS's, or none of ours. */
   parseCommandTopic(topic: string): CommandTarget | undefined;
 }
@@ -97,6 +103,10 @@ export function topicsFor(base: string): Topics {
   const bridge = `${base}/${BRIDGE_LEVEL}`;
   const commandPrefix = `${base}/`;
   const commandSuffix = '/command';
+  const commandLevel = (topic: string) =>
+    topic.startsWith(commandPrefix) && topic.endsWith(commandSuffix)
+      ? topic.slice(commandPrefix.length, topic.length - commandSuffix.length)
+      : undefined;
   return {
     base,
     bridgeState: `${bridge}/state`,
@@ -104,32 +114,24 @@ export function topicsFor(base: string): Topics {
     bridgeEvent: `${bridge}/event`,
     bridgeCommand: `${bridge}/command`,
     bridgeCommandResponse: `${bridge}/command${RESPONSE_SUFFIX}`,
+    bridgeSync: `${bridge}/sync`,
     upsCommandFilter: `${base}/+/command`,
     upsState: (ups) => `${base}/${ups}`,
     upsAvailability: (ups) => `${base}/${ups}/availability`,
     upsEvent: (ups) => `${base}/${ups}/event`,
     upsCommand: (ups) => `${base}/${ups}/command`,
     upsCommandResponse: (ups) => `${base}/${ups}/command${RESPONSE_SUFFIX}`,
+    isCommandTopic(topic) {
+      const level = commandLevel(topic);
+      return level !== undefined && !level.includes('/');
+    },
     parseCommandTopic(topic) {
-      if (!topic.startsWith(commandPrefix) || !topic.endsWith(commandSuffix)) return undefined;
-      const level = topic.slice(commandPrefix.length, topic.length - commandSuffix.length);
+      const level = commandLevel(topic);
+      if (level === undefined) return undefined;
       if (level === BRIDGE_LEVEL) return { kind: 'bridge' };
       return checkUpsName(level).ok ? { kind: 'ups', ups: level } : undefined;
     },
   };
-}
-
-/**
- * Reduces a name to `[a-zA-Z0-9_-]`, the alphabet Home Assistant allows in discovery node and object ids.
- * Names already in that alphabet are kept as they are (readable ids for the usual `ups1`, `server_room`).
- * Any other character becomes `_`, and then a short hash of the original is appended, so names that differ
- * only in replaced characters (`ups.1`, `ups 1`, `ups_1`) still get distinct ids.
- */
-export function sanitizeId(name: string): string {
-  if (/^[a-zA-Z0-9_-]+$/.test(name)) return name;
-  const replaced = name.replace(/[^a-zA-Z0-9_-]/g, '_');
-  const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8);
-  return `${replaced}_${hash}`;
 }
 
 // \p{Cc}: C0 controls (NUL included), DEL, C1 controls. \p{Cs}: lone surrogates (UTF-8 cannot encode them).

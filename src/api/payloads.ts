@@ -1,0 +1,127 @@
+/**
+ * The JSON and text payloads of the MQTT API, as types: what src/mqtt publishes and what a subscriber (Home
+ * Assistant's templates, the tests) may rely on. Keys are snake_case; times are ISO 8601 UTC strings.
+ */
+import type { RecoveryReason, SupervisionState } from '../supervisor/types.js';
+
+/** `<base>/bridge/state` (also the last will) and `<base>/<ups>/availability`. */
+export type Availability = 'online' | 'offline';
+
+/** The `supervisor` object of a UPS's state: the agent's view of its driver. */
+export interface SupervisorJson {
+  state: SupervisionState;
+  restarts: number;
+  /** ISO 8601 UTC, null before the first restart. */
+  last_restart_at: string | null;
+  last_restart_reason: RecoveryReason | null;
+  /** Whole seconds since the last fresh data; null if none was seen yet. */
+  seconds_since_fresh: number | null;
+}
+
+/**
+ * Retained JSON on `<base>/<ups>`: every NUT variable under its NUT name (a JSON number when it is a plain decimal
+ * quantity, else the string NUT sent), sorted by name, then two keys of the agent's own; NUT names always contain
+ * a dot, these never do, so they cannot clash:
+ * - `status_label`: ups.status in words, e.g. "Online, charging" (Home Assistant's Status sensor shows it);
+ * - `supervisor`: the driver's supervision state, restart count and data age.
+ */
+export type UpsStateJson = Record<string, string | number | SupervisorJson> & {
+  status_label: string;
+  supervisor: SupervisorJson;
+};
+
+/** Retained JSON on `<base>/bridge/info`. */
+export interface BridgeInfoJson {
+  version: string;
+  nut_version: string | null;
+  /** `host:port` of upsd. */
+  upsd: string;
+  ups: string[];
+  /** The effective configuration, secrets replaced by `***`. */
+  config: unknown;
+}
+
+interface ChildExit {
+  child_pid: number;
+  code: number | null;
+  signal: string | null;
+  /** The agent stopped it (a restart or shutdown), rather than it dying on its own. */
+  expected: boolean;
+}
+
+/** A ups.status flag appeared or cleared; see STATUS_EVENT_TYPES. */
+interface StatusFields {
+  status: string;
+  label: string;
+}
+
+/** Events derived from ups.status transitions, in the order they are published (`status-changed` comes last). */
+export const STATUS_EVENT_TYPES = [
+  'on-battery',
+  'on-line',
+  'low-battery',
+  'battery-ok',
+  'replace-battery',
+  'overload',
+  'forced-shutdown',
+  'status-changed',
+] as const;
+
+export type StatusEventType = (typeof STATUS_EVENT_TYPES)[number];
+
+/** The fields of each event on `<base>/<ups>/event`, by `type`, besides `type`, `ups` and `at`. */
+export interface UpsEventFields {
+  'state-changed': { from: SupervisionState; to: SupervisionState };
+  ready: { startup_ms: number };
+  stale: { source: 'upsd' | 'driver' };
+  'stale-cleared': Record<never, never>;
+  hung: { silent_ms: number };
+  'driver-exited': ChildExit;
+  'driver-started': { child_pid: number };
+  recovering: { reason: RecoveryReason; attempt: number };
+  'force-killed': { child_pid: number };
+  recovered: { reason: RecoveryReason; duration_ms: number; attempt: number };
+  'recovery-failed': {
+    reason: RecoveryReason;
+    error: string;
+    attempt: number;
+    retry_in_ms: number;
+    circuit_open: boolean;
+  };
+  'status-changed': { from: string | null; to: string; label: string; source: 'driver' | 'upsd' };
+  'on-battery': StatusFields;
+  'on-line': StatusFields;
+  'low-battery': StatusFields;
+  'battery-ok': StatusFields;
+  'replace-battery': StatusFields;
+  overload: StatusFields;
+  'forced-shutdown': StatusFields;
+}
+
+/** The fields of each event on `<base>/bridge/event`, by `type`, besides `type` and `at`. */
+export interface BridgeEventFields {
+  'upsd-started': { child_pid: number };
+  'upsd-exited': ChildExit;
+  'upsd-restarted': { reason: string; duration_ms: number };
+  'upsd-unresponsive': { error: string };
+}
+
+export type UpsEventType = keyof UpsEventFields;
+export type BridgeEventType = keyof BridgeEventFields;
+
+/** `at` is null only if the bus carried an invalid time (never expected; kept so a bad value cannot throw). */
+type Stamped<T extends string> = { type: T; at: string | null };
+
+/** One JSON object on `<base>/<ups>/event` of one type, e.g. `{"type":"hung","ups":"ups1","silent_ms":2001,"at":"…"}`. */
+export type UpsEventOf<T extends UpsEventType> = Stamped<T> & { ups: string } & UpsEventFields[T];
+
+/** One JSON object on `<base>/bridge/event` of one type, e.g. `{"type":"upsd-unresponsive","error":"…","at":"…"}`. */
+export type BridgeEventOf<T extends BridgeEventType> = Stamped<T> & BridgeEventFields[T];
+
+/** Any event on `<base>/<ups>/event`: narrow it by `type`. */
+export type UpsEventJson = { [K in UpsEventType]: UpsEventOf<K> }[UpsEventType];
+
+/** Any event on `<base>/bridge/event`: narrow it by `type`. */
+export type BridgeEventJson = { [K in BridgeEventType]: BridgeEventOf<K> }[BridgeEventType];
+
+export type EventJson = UpsEventJson | BridgeEventJson;

@@ -1,0 +1,112 @@
+import { hostname as osHostname } from 'node:os';
+import { checkUpsName, topicsFor } from '../api/topics.js';
+import type { AgentConfigShape } from '../config/schema.js';
+import type { EventBus } from '../events.js';
+import type { Extension } from '../extension.js';
+import type { Logger } from '../logger.js';
+import type { SupervisorPort } from '../supervisor/port.js';
+import { CommandHandler } from './commandHandler.js';
+import { CommandListener } from './commandListener.js';
+import { MqttConnection } from './connection.js';
+import { DiscoveryPublisher } from './discoveryPublisher.js';
+import { EventPublisher } from './eventPublisher.js';
+import { InfoPublisher } from './infoPublisher.js';
+import { StatePublisher } from './statePublisher.js';
+import { commandTimeouts, MQTT_TIMINGS, type MqttTimings } from './timings.js';
+
+export interface MqttExtensionsDeps {
+  config: AgentConfigShape;
+  supervisor: SupervisorPort;
+  bus: EventBus;
+  logger: Logger;
+  agentVersion: string;
+  /** upsd's address, for bridge/info. */
+  upsd: { host: string; port: number };
+  hostname?: string;
+  timings?: Partial<MqttTimings>;
+}
+
+/**
+ * The MQTT side of the agent: one connection and the extensions that share it, in start order. Stopped in reverse,
+ * the command handler answers what is pending, every UPS goes `offline`, and last the connection publishes the
+ * agent's `offline` and disconnects. Supervision never waits on any of it: every publish is fire-and-forget.
+ */
+export function mqttExtensions(deps: MqttExtensionsDeps): {
+  connection: MqttConnection;
+  extensions: Extension[];
+} {
+  const { config, supervisor, bus, logger } = deps;
+  const timings = { ...MQTT_TIMINGS, ...deps.timings };
+  const topics = topicsFor(config.mqtt.baseTopic);
+  const hostname = deps.hostname ?? osHostname();
+  const upsNames = topicSafeUpsNames(supervisor.upsNames, logger);
+  const connection = new MqttConnection({
+    config: config.mqtt,
+    logger,
+    willTopic: topics.bridgeState,
+    hostname,
+    backoff: { initialMs: timings.backoffInitialMs, maxMs: timings.backoffMaxMs },
+  });
+  const info = new InfoPublisher({
+    connection,
+    supervisor,
+    topics,
+    config,
+    agentVersion: deps.agentVersion,
+    upsd: deps.upsd,
+  });
+  const state = new StatePublisher({
+    connection,
+    supervisor,
+    bus,
+    topics,
+    upsNames,
+    coalesceMs: timings.coalesceMs,
+    refreshIntervalMs: config.mqtt.stateRefreshInterval,
+  });
+  const events = new EventPublisher({ connection, bus, topics, upsNames, logger });
+  const handler = new CommandHandler({
+    supervisor,
+    bus,
+    topics,
+    logger,
+    allowedInstcmds: config.mqtt.instcmdAllow,
+    cooldownMs: config.mqtt.commandCooldown,
+    ...commandTimeouts(config.supervisor),
+    respond: (topic, response) => events.publish(topic, JSON.stringify(response)),
+  });
+  const commands = new CommandListener({ connection, topics, handler, logger });
+  const { homeassistant } = config;
+  const discovery = homeassistant.discovery
+    ? new DiscoveryPublisher({
+        connection,
+        supervisor,
+        bus,
+        topics,
+        upsNames,
+        ctx: {
+          baseTopic: config.mqtt.baseTopic,
+          discoveryPrefix: homeassistant.discoveryPrefix,
+          agentId: hostname,
+          agentVersion: deps.agentVersion,
+          allowedInstcmds: config.mqtt.instcmdAllow,
+          origin: { name: 'nut-mqtt', sw_version: deps.agentVersion },
+        },
+        statusTopic: homeassistant.statusTopic,
+        timings,
+        republishState: () => state.republishAll(),
+        logger,
+      })
+    : undefined;
+  const extensions = [connection, info, state, events, ...(discovery ? [discovery] : []), commands];
+  return { connection, extensions };
+}
+
+/** UPS names that can be one topic level; the others are left out of MQTT, each with one warning. */
+function topicSafeUpsNames(names: readonly string[], logger: Logger): string[] {
+  return names.filter((name) => {
+    const check = checkUpsName(name);
+    if (!check.ok) logger.warn(`UPS ${JSON.stringify(name)} is left out of MQTT: ${check.message}`);
+    return check.ok;
+  });
+}
