@@ -9,14 +9,13 @@ import { execa } from 'execa';
 import { loadConfig } from '../src/config/load.js';
 import type { BusEvents } from '../src/events.js';
 import { startAgent } from '../test/fixtures/agent.js';
+import { labProcesses } from '../test/fixtures/labProcs.js';
 import { startMosquitto } from '../test/fixtures/mosquitto.js';
 import { createNutLab } from '../test/fixtures/nutLab.js';
-import { onCleanup, runBench } from './lib/cleanup.js';
-import { boolFlag, fmtDuration, intFlag, loadAverage, printHeader, sleep } from './lib/header.js';
-import { StatusObserver } from './lib/observer.js';
-import { isAlive, labProcesses } from './lib/procs.js';
-import { fmtMs, max, median, min, percentile, verdict } from './lib/stats.js';
-import { printTable } from './lib/table.js';
+import { processAlive, sleep } from '../test/fixtures/proc.js';
+import { fmtMs, max, median, min, percentile, printTable, verdict } from '../test/fixtures/stats.js';
+import { UpsdObserver } from '../test/fixtures/upsdObserver.js';
+import { boolFlag, fmtDuration, intFlag, loadAverage, onCleanup, printHeader, runBench } from './lib/run.js';
 
 const started = Date.now();
 const nChanges = intFlag('changes', 50, 1, 10_000);
@@ -50,7 +49,7 @@ await runBench(async () => {
   const unregisterAgent = onCleanup('agent', () => agent.stop());
   for (const u of upses) await agent.waitForEvent('ready', (p) => p.ups === u, { timeoutMs: 30_000 });
   await sleep(2000); // let start-up work (first polls, MQTT discovery) settle
-  const observer = new StatusObserver(lab.port);
+  const observer = new UpsdObserver(lab.port);
   const unregisterObserver = onCleanup('observer', () => observer.close());
   process.stdout.write(
     `settings ${nChanges} changes over ${nUps} dummy-ups UPSes (round-robin, OL ⇄ OB, 150–650 ms apart); agent in-process (${broker ? 'MQTT to a private mosquitto on 127.0.0.1' : 'MQTT off'}), POLL_INTERVAL ${agent.config.supervisor.pollInterval} ms, PROBE_INTERVAL ${agent.config.supervisor.probeInterval} ms\n`,
@@ -193,8 +192,8 @@ await runBench(async () => {
   unregisterAgent();
   await broker?.stop();
   unregisterBroker();
-  const agentLeft = agent.startedPids().filter(isAlive);
-  const labLeft = labProcesses(match).filter((p) => p.pid !== process.pid);
+  const agentLeft = agent.startedPids().filter(processAlive);
+  const labLeft = labProcesses(match);
   await lab.stop();
   unregisterLab();
   process.stdout.write(

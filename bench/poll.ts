@@ -8,13 +8,12 @@
 // Each method runs `rounds` times, interleaved; the table shows the median round (and the range).
 import { execa } from 'execa';
 import { NutClient } from '../src/nut/client.js';
+import { labProcesses } from '../test/fixtures/labProcs.js';
 import { createNutLab } from '../test/fixtures/nutLab.js';
-import { onCleanup, runBench } from './lib/cleanup.js';
-import { fmtDuration, intFlag, loadAverage, printHeader, sleep } from './lib/header.js';
-import { cpuMs, labProcesses, reapedChildrenCpuMs } from './lib/procs.js';
+import { cpuMs, reapedChildrenCpuMs, sleep } from '../test/fixtures/proc.js';
+import { fmtMs, median, printTable, verdict } from '../test/fixtures/stats.js';
 import { RawLister } from './lib/rawPoll.js';
-import { fmtMs, median, verdict } from './lib/stats.js';
-import { printTable } from './lib/table.js';
+import { fmtDuration, intFlag, loadAverage, onCleanup, printHeader, runBench } from './lib/run.js';
 
 const started = Date.now();
 const nUps = intFlag('upses', 10, 1, 100);

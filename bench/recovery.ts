@@ -7,18 +7,26 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findUpsd, labProcesses } from '../test/fixtures/labProcs.js';
 import { startMosquitto } from '../test/fixtures/mosquitto.js';
+import { UpsdObserver } from '../test/fixtures/upsdObserver.js';
 import { AgentContender } from './lib/agentContender.js';
-import { onCleanup, runBench } from './lib/cleanup.js';
 import type { Contender } from './lib/contender.js';
-import { boolFlag, fmtDuration, intFlag, loadAverage, printHeader, stringFlag } from './lib/header.js';
 import { NaiveContender } from './lib/naiveContender.js';
 import { runBesideRequestedNut } from './lib/nutRelease.js';
-import { StatusObserver } from './lib/observer.js';
-import { findUpsd, labProcesses } from './lib/procs.js';
 import { unexpectedActivity, writeDetails } from './lib/recoveryChecks.js';
 import { createRecoveryLab, type RecoveryLab } from './lib/recoveryLab.js';
 import { printSummary, printTrials } from './lib/recoveryReport.js';
+import {
+  boolFlag,
+  fmtDuration,
+  intFlag,
+  loadAverage,
+  onCleanup,
+  printHeader,
+  runBench,
+  stringFlag,
+} from './lib/run.js';
 import { type Fault, runSeries, type TrialResult } from './lib/trial.js';
 
 const delegated = await runBesideRequestedNut(import.meta.filename);
@@ -37,9 +45,9 @@ const nDummy = Math.min(Math.max(trials, 2), 10);
 const nQ1 = Math.min(Math.max(Math.ceil(trials / 3), 1), 4);
 const outDir = join(tmpdir(), 'nut-mqtt-bench', `recovery-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
-async function setup(label: string): Promise<{ rlab: RecoveryLab; observer: StatusObserver }> {
+async function setup(label: string): Promise<{ rlab: RecoveryLab; observer: UpsdObserver }> {
   const rlab = await createRecoveryLab(label, nDummy, nQ1);
-  const observer = new StatusObserver(rlab.lab.port);
+  const observer = new UpsdObserver(rlab.lab.port);
   onCleanup(`observer ${label}`, () => observer.close());
   return { rlab, observer };
 }

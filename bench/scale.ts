@@ -14,9 +14,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBench } from './lib/cleanup.js';
-import { boolFlag, fmtDuration, intFlag, loadAverage, printHeader, stringFlag } from './lib/header.js';
-import { printTable } from './lib/table.js';
+import { printTable } from '../test/fixtures/stats.js';
+import { boolFlag, fmtDuration, intFlag, loadAverage, printHeader, runBench, stringFlag } from './lib/run.js';
 import { latencies, resultTable, splitTable, targetLines } from './scaleLib/report.js';
 import { POLL_INTERVAL_MS, runSize, type SizeResult } from './scaleLib/runSize.js';
 

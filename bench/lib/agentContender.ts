@@ -1,23 +1,13 @@
 // Contender A: the nut-mqtt CLI as a subprocess against a lab (`node dist/cli.js run`, or src/cli.ts via tsx),
 // default timings; only the lab's NUT_* paths and NUT_USER=root are set. Its pino JSON log lines are kept in
 // memory (per UPS) and written to a file for evidence.
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
-import { onCleanup } from './cleanup.js';
+import { AgentProcess, type LogLine, parseLogLine } from '../../test/fixtures/agentCli.js';
+import type { ProcInfo } from '../../test/fixtures/labProcs.js';
+import { sleep } from '../../test/fixtures/proc.js';
+import type { UpsdObserver } from '../../test/fixtures/upsdObserver.js';
 import { type Contender, rel } from './contender.js';
-import { sleep } from './header.js';
-import type { StatusObserver } from './observer.js';
-import { isAlive, killHard, type ProcInfo, waitGone } from './procs.js';
 import type { RecoveryLab } from './recoveryLab.js';
-
-export interface LogLine {
-  t: number;
-  level: number;
-  msg: string;
-  ups?: string;
-  fields: Record<string, unknown>;
-}
+import { onCleanup } from './run.js';
 
 /** Messages worth quoting as evidence of what the agent did. */
 const INTERESTING = /state |hung|stale|recover|exited|started|SIGKILL|first fresh|PING|fresh again|failed/i;
@@ -27,78 +17,44 @@ export class AgentContender implements Contender {
   readonly lines: LogLine[] = [];
   private readonly states = new Map<string, string>();
   private readonly lastStart = new Map<string, number>();
-  private exit: string | undefined;
-  private unregister: () => void = () => undefined;
+  private readonly process: AgentProcess;
+  private readonly unregister: () => void;
 
   private constructor(
     readonly rlab: RecoveryLab,
-    readonly observer: StatusObserver,
-    private readonly child: ResultPromise,
-    private readonly log: WriteStream,
-  ) {}
+    readonly observer: UpsdObserver,
+    opts: { logFile: string; fromSource: boolean; extraEnv?: Record<string, string> },
+  ) {
+    this.process = new AgentProcess({
+      env: { ...rlab.lab.env, NUT_USER: 'root', ...opts.extraEnv },
+      logFile: opts.logFile,
+      fromSource: opts.fromSource,
+      onLine: (line) => this.parse(line),
+    });
+    this.unregister = onCleanup('agent', () => this.process.stop(10_000).then(() => undefined));
+  }
 
   get pid(): number {
-    return this.child.pid ?? 0;
+    return this.process.pid;
   }
 
   static async start(
     rlab: RecoveryLab,
-    observer: StatusObserver,
+    observer: UpsdObserver,
     opts: { logFile: string; fromSource: boolean; extraEnv?: Record<string, string> },
   ): Promise<AgentContender> {
-    const args = opts.fromSource ? ['--import', 'tsx', 'src/cli.ts', 'run'] : ['dist/cli.js', 'run'];
-    const env = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      ...rlab.lab.env,
-      NUT_USER: 'root',
-      ...opts.extraEnv,
-    };
-    const child = execa(process.execPath, args, {
-      cwd: new URL('../..', import.meta.url).pathname,
-      env,
-      extendEnv: false,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      forceKillAfterDelay: false,
-    });
-    const agent = new AgentContender(rlab, observer, child, createWriteStream(opts.logFile));
-    agent.unregister = onCleanup('agent', () => agent.kill());
-    agent.follow();
+    const agent = new AgentContender(rlab, observer, opts);
     await agent.waitAllOk(60_000);
     return agent;
   }
 
-  private follow(): void {
-    const rl = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
-    rl.on('line', (line) => {
-      this.log.write(`${line}\n`);
-      this.parse(line);
-    });
-    this.child.stderr?.on('data', (chunk: Buffer) => this.log.write(`[stderr] ${chunk}`));
-    void this.child.then((r) => {
-      this.exit = r.signal ? `signal ${r.signal}` : `code ${r.exitCode}`;
-    });
-  }
-
-  private parse(line: string): void {
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    const t =
-      typeof obj.time === 'string'
-        ? Date.parse(obj.time)
-        : typeof obj.time === 'number'
-          ? obj.time
-          : Date.now();
-    const ups = typeof obj.ups === 'string' ? obj.ups : undefined;
-    const msg = String(obj.msg ?? '');
-    this.lines.push({ t, level: Number(obj.level ?? 30), msg, ...(ups ? { ups } : {}), fields: obj });
+  private parse(text: string): void {
+    const line = parseLogLine(text);
+    if (!line) return;
+    this.lines.push(line);
+    const { ups, msg, fields, t } = line;
     if (!ups) return;
-    if (typeof obj.to === 'string' && msg.startsWith('state ')) this.states.set(ups, obj.to);
+    if (typeof fields.to === 'string' && msg.startsWith('state ')) this.states.set(ups, fields.to);
     if (/^started /.test(msg)) this.lastStart.set(ups, t);
   }
 
@@ -106,7 +62,8 @@ export class AgentContender implements Contender {
     const upses = this.rlab.lab.upses.map((u) => u.name);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.exit) throw new Error(`agent exited during start (${this.exit}); see its log`);
+      const exit = this.process.exit;
+      if (exit) throw new Error(`agent exited during start (code ${exit.code}, signal ${exit.signal})`);
       if (upses.every((u) => this.states.get(u) === 'ok')) return;
       await sleep(100);
     }
@@ -134,29 +91,10 @@ export class AgentContender implements Contender {
     return this.lines.filter((l) => re.test(l.msg));
   }
 
-  get exitInfo(): string | undefined {
-    return this.exit;
-  }
-
   /** SIGTERM (the agent's graceful shutdown), up to 20 s, then SIGKILL. */
   async stop(): Promise<string> {
-    const pid = this.pid;
-    const started = Date.now();
-    if (isAlive(pid)) process.kill(pid, 'SIGTERM');
-    const graceful = await waitGone(pid, 20_000);
-    if (!graceful) await killHard(pid);
-    await Promise.race([this.child, sleep(2000)]);
-    await new Promise<void>((resolve) => this.log.end(resolve));
+    const { summary } = await this.process.stop(20_000);
     this.unregister();
-    return graceful
-      ? `exited ${this.exit ?? '?'} ${Date.now() - started} ms after SIGTERM`
-      : 'did NOT exit within 20 s of SIGTERM: SIGKILLed';
-  }
-
-  private async kill(): Promise<void> {
-    if (isAlive(this.pid)) {
-      process.kill(this.pid, 'SIGTERM');
-      if (!(await waitGone(this.pid, 10_000))) await killHard(this.pid);
-    }
+    return summary;
   }
 }

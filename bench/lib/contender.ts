@@ -1,13 +1,13 @@
 // What the recovery bench needs from each way of running NUT.
-import type { StatusObserver } from './observer.js';
-import type { ProcInfo } from './procs.js';
+import type { ProcInfo } from '../../test/fixtures/labProcs.js';
+import type { UpsdObserver } from '../../test/fixtures/upsdObserver.js';
 import type { RecoveryLab } from './recoveryLab.js';
 
 export interface Contender {
   /** Short name for tables. */
   readonly name: string;
   readonly rlab: RecoveryLab;
-  readonly observer: StatusObserver;
+  readonly observer: UpsdObserver;
   /** Nothing in progress for this UPS (no recovery running, not just restarted): ready for the next fault. */
   idle(ups: string): boolean;
   /** Among the lab's driver processes for `ups`, the one this contender means to be running. */

@@ -5,12 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { onCleanup } from './cleanup.js';
+import { findDrivers, type ProcInfo } from '../../test/fixtures/labProcs.js';
+import { processAlive, sleep, waitGone } from '../../test/fixtures/proc.js';
+import type { UpsdObserver } from '../../test/fixtures/upsdObserver.js';
 import { type Contender, rel } from './contender.js';
-import { sleep } from './header.js';
-import type { StatusObserver } from './observer.js';
-import { findDrivers, isAlive, type ProcInfo, waitGone } from './procs.js';
 import type { RecoveryLab } from './recoveryLab.js';
+import { onCleanup } from './run.js';
 
 const UPSDRVCTL = ['/usr/sbin/upsdrvctl', '/sbin/upsdrvctl'].find((f) => existsSync(f)) ?? 'upsdrvctl';
 const POLL_MS = 500;
@@ -35,12 +35,12 @@ export class NaiveContender implements Contender {
 
   private constructor(
     readonly rlab: RecoveryLab,
-    readonly observer: StatusObserver,
+    readonly observer: UpsdObserver,
   ) {
     this.env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...rlab.lab.env };
   }
 
-  static async start(rlab: RecoveryLab, observer: StatusObserver): Promise<NaiveContender> {
+  static async start(rlab: RecoveryLab, observer: UpsdObserver): Promise<NaiveContender> {
     const c = new NaiveContender(rlab, observer);
     c.unregister = onCleanup('naive loops', () => {
       c.stopped = true;
@@ -162,7 +162,7 @@ export class NaiveContender implements Contender {
       findDrivers(this.rlab.match, this.rlab.driverOf(u.name), u.name),
     );
     for (const d of drivers) await waitGone(d.pid, 5000);
-    const left = drivers.filter((d) => isAlive(d.pid)).length;
+    const left = drivers.filter((d) => processAlive(d.pid)).length;
     return `upsdrvctl stop: rc ${r.code}; ${left} driver(s) still running 5 s later`;
   }
 }

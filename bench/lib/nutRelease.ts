@@ -12,7 +12,7 @@ import {
   runInRelease,
 } from '../../test/fixtures/docker/nutReleases.js';
 import { NUT_VERSION } from '../../test/fixtures/nutVersion.js';
-import { stringFlag } from './header.js';
+import { stringFlag } from './run.js';
 
 const IN_LAB = 'NUT_MQTT_BENCH_IN_LAB';
 

@@ -4,11 +4,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { labProcesses, sweepLab } from '../../test/fixtures/labProcs.js';
 import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
 import { type Q1Simulator, startQ1Simulator } from '../../test/fixtures/q1Simulator.js';
-import { onCleanup } from './cleanup.js';
-import type { LabMatch } from './procs.js';
-import { labProcesses, sweepLab } from './procs.js';
+import { onCleanup } from './run.js';
 
 export interface RecoveryLab {
   label: string;
@@ -16,7 +15,7 @@ export interface RecoveryLab {
   sims: Map<string, Q1Simulator>;
   dummies: string[];
   q1s: string[];
-  match: LabMatch;
+  match: { confPath: string; dirs: string[] };
   driverOf(ups: string): string;
   /** Stops the simulators, the lab's own processes and removes its folders; returns what was still running. */
   stop(): Promise<string[]>;
@@ -25,7 +24,7 @@ export interface RecoveryLab {
 export async function createRecoveryLab(label: string, nDummy: number, nQ1: number): Promise<RecoveryLab> {
   const simRoot = await mkdtemp(join(tmpdir(), 'nq-'));
   const sims = new Map<string, Q1Simulator>();
-  const match: LabMatch = { confPath: '', dirs: [simRoot] };
+  const match = { confPath: '', dirs: [simRoot] };
   // Registered before anything starts, so Ctrl-C during setup still cleans up.
   const unregister = onCleanup(`lab ${label}`, async () => {
     if (match.confPath) await sweepLab(match);

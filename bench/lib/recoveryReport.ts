@@ -1,6 +1,5 @@
 // Tables for the recovery bench: one block per fault × contender with every trial, then the summary.
-import { fmtSec, max, median, verdict } from './stats.js';
-import { printTable } from './table.js';
+import { fmtSec, max, median, printTable, verdict } from '../../test/fixtures/stats.js';
 import type { Fault, TrialResult } from './trial.js';
 
 /** Not recovered counts as +∞, so a median or max that lands on it prints as "> cap". */

@@ -4,10 +4,10 @@
 // "Recovered" = the first fresh status (not WAIT, no ERR) after (a) the observer has seen the outage (an ERR or
 // WAIT since the fault) and (b) the driver process that was running at fault time is gone. (b) keeps the cached
 // status upsd serves in the first seconds of a hang, or in the few ms after a crash, from counting.
+import { describeProc, findDrivers, findUpsd, type ProcInfo } from '../../test/fixtures/labProcs.js';
+import { killHard, processAlive, sleep } from '../../test/fixtures/proc.js';
+import type { Sample } from '../../test/fixtures/upsdObserver.js';
 import { type Contender, rel } from './contender.js';
-import { sleep } from './header.js';
-import type { Sample } from './observer.js';
-import { describe, findDrivers, findUpsd, isAlive, killHard, type ProcInfo } from './procs.js';
 
 export type Fault = 'hang' | 'crash' | 'stale';
 
@@ -65,7 +65,7 @@ export async function runTrial(
   else sim?.setMuted(true);
   // The "glitch a restart fixes": the simulator answers again once the driver of fault time has exited.
   const watcher = (async () => {
-    while (!st.finished && isAlive(ready.pid)) await sleep(20);
+    while (!st.finished && processAlive(ready.pid)) await sleep(20);
     if (st.finished) return;
     st.goneAt = Date.now();
     if (fault === 'stale') {
@@ -124,7 +124,7 @@ async function waitReady(c: Contender, ups: string, timeoutMs: number): Promise<
     else if (!s.fresh) why = `status ${s.value}`;
     else if (freshSince === undefined || s.t - freshSince < 1000) why = 'fresh for less than 1 s';
     else if (candidates.length !== 1 || !expected)
-      why = `driver processes: ${candidates.map(describe).join('; ') || 'none'}`;
+      why = `driver processes: ${candidates.map(describeProc).join('; ') || 'none'}`;
     else if (expected.state === 'T') why = 'driver is stopped';
     else return expected;
     await sleep(100);
@@ -138,7 +138,7 @@ async function killUnexpected(c: Contender, ups: string): Promise<string[]> {
   const expected = c.expected(ups, candidates);
   const extra = candidates.filter((p) => p !== expected || p.state === 'T');
   for (const p of extra) await killHard(p.pid);
-  return extra.map(describe);
+  return extra.map(describeProc);
 }
 
 /** "OL → DATA-STALE +11.20 → … " plus when the old driver went and (stale) when the simulator was unmuted. */

@@ -9,9 +9,9 @@
 // value. Optionally an upsd probe (GET VAR every 20 ms on a separate connection) notes when upsd first serves the
 // value: writeDev → upsd is the driver's share (it notices the new mtime only on its own poll), upsd → MQTT
 // approximates the agent's share (the agent gets the driver's SETINFO broadcast at the same moment upsd does).
-import { NutClient } from '../../src/nut/client.js';
 import type { NutLab } from '../../test/fixtures/nutLab.js';
-import { sleep } from '../lib/header.js';
+import { sleep } from '../../test/fixtures/proc.js';
+import { UpsdObserver } from '../../test/fixtures/upsdObserver.js';
 
 export interface Change {
   ups: string;
@@ -44,7 +44,7 @@ export class ChangeDriver {
   private next = 0;
   private stopped = false;
   private readonly probes = new Set<Promise<void>>();
-  private readonly upsd: NutClient | undefined;
+  private readonly upsd: UpsdObserver | undefined;
 
   constructor(
     private readonly lab: NutLab,
@@ -52,10 +52,7 @@ export class ChangeDriver {
     private readonly opts: { driverCycleMs: number; upsdProbe: boolean },
   ) {
     for (const u of lab.upses) this.values.set(u.name, Number(u.dev?.[VARIABLE] ?? 0));
-    if (opts.upsdProbe) {
-      this.upsd = new NutClient({ host: '127.0.0.1', port: lab.port, requestTimeoutMs: 2000 });
-      this.upsd.on('disconnect', () => undefined);
-    }
+    if (opts.upsdProbe) this.upsd = new UpsdObserver(lab.port);
   }
 
   /** For the MQTT watcher: a state message of `ups` arrived at `t`. */
@@ -132,16 +129,14 @@ export class ChangeDriver {
 
   private async probeUpsd(change: Change): Promise<void> {
     const deadline = change.writtenAt + CHANGE_TIMEOUT_MS;
-    const client = this.upsd;
-    if (!client) return;
+    const upsd = this.upsd;
+    if (!upsd) return;
     while (Date.now() < deadline && change.upsdAt === undefined) {
-      try {
-        if (Number(await client.getVar(change.ups, VARIABLE)) === change.value) {
-          change.upsdAt = Date.now();
-          return;
-        }
-      } catch {
-        // upsd busy or the connection dropped: try again
+      // An error (upsd busy, the connection dropped) is no number: try again.
+      const s = await upsd.read(change.ups, VARIABLE);
+      if (Number(s.value) === change.value) {
+        change.upsdAt = s.t;
+        return;
       }
       // Stop early once MQTT has it and upsd evidently was not asked in time (the split is then unknown).
       if (this.stopped && change.mqttAt !== undefined) return;

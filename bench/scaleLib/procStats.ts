@@ -1,17 +1,5 @@
 // CPU and memory of processes from /proc: the agent's own (utime + stime, VmRSS) and the NUT processes' sum.
-import { readFileSync } from 'node:fs';
-import { cpuMs } from '../lib/procs.js';
-
-/** VmRSS in KiB, or undefined when the process is gone. */
-export function rssKib(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { cpuMs, rssKb } from '../../test/fixtures/proc.js';
 
 /** CPU used between two readings, as % of one core. */
 export function cpuPercent(usedMs: number, wallMs: number): number {
@@ -55,7 +43,7 @@ export class RssSampler {
   }
 
   private sample(): void {
-    const kib = rssKib(this.pid);
+    const kib = rssKb(this.pid);
     if (kib === undefined) return;
     this.samples++;
     if (this.samples === 1) this.firstKib = kib;

@@ -1,6 +1,5 @@
 // The scale bench's output: the table, the targets with met / NOT met, the latency split, warnings and profiles.
-import { median, percentile, verdict } from '../lib/stats.js';
-import { formatTable } from '../lib/table.js';
+import { formatTable, median, percentile, verdict } from '../../test/fixtures/stats.js';
 import type { Change } from './changes.js';
 import { POLL_INTERVAL_MS, type SizeResult } from './runSize.js';
 

@@ -1,21 +1,20 @@
 // One size of the scale bench: a private Mosquitto, a lab of N dummy-ups UPSes, the agent as a subprocess
 // (`node dist/cli.js run`), an outside MQTT subscriber, a measured window with .dev changes, then everything stopped
 // and the lab checked for leftover processes.
-import { copyFileSync, createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { AgentProcess } from '../../test/fixtures/agentCli.js';
+import { labProcesses, sweepLab } from '../../test/fixtures/labProcs.js';
 import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
+import { type Observer, observe } from '../../test/fixtures/mqttObserver.js';
 import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
-import { onCleanup } from '../lib/cleanup.js';
-import { sleep } from '../lib/header.js';
-import { isAlive, killHard, type LabMatch, labProcesses, sweepLab, waitGone } from '../lib/procs.js';
+import { sleep } from '../../test/fixtures/proc.js';
+import { onCleanup } from '../lib/run.js';
 import { type Change, ChangeDriver } from './changes.js';
 import { type ProfileSummary, summarizeProfile } from './cpuProfile.js';
 import { cpuDelta, cpuOf, cpuPercent, RssSampler } from './procStats.js';
-import { MqttWatcher } from './watcher.js';
 
-const REPO = new URL('../..', import.meta.url).pathname;
 const BASE = 'nut';
 /** The agent's upsd poll (the issue: "1 s polls"). */
 export const POLL_INTERVAL_MS = 1000;
@@ -79,8 +78,8 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
 
   let broker: Broker | undefined;
   let lab: NutLab | undefined;
-  let watcher: MqttWatcher | undefined;
-  const match: LabMatch = { confPath: '', dirs: [] };
+  let watcher: Observer | undefined;
+  const match = { confPath: '', dirs: [] as string[] };
   const unregister = onCleanup(`scale ${size}`, async () => {
     if (match.confPath) await sweepLab(match);
     await watcher?.stop().catch(() => undefined);
@@ -97,60 +96,47 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
     lab = await createNutLab({ upses });
     match.confPath = lab.confPath;
     match.dirs = [lab.dir];
-    watcher = await MqttWatcher.start(broker.url, BASE, names);
+    const mqtt = await observe(broker, [`${BASE}/#`], { reconnectPeriodMs: 1000 });
+    watcher = mqtt;
+    const online = () =>
+      names.filter((u) => mqtt.latest(`${BASE}/${u}/availability`)?.text === 'online').length;
 
     // --- the agent, a subprocess ---------------------------------------------------------------------------------
     const profDir = join(lab.dir, 'prof');
     await mkdir(profDir);
     const logFile = join(opts.outDir, `agent-${size}.log`);
-    const logStream = createWriteStream(logFile);
-    const args = [...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), 'dist/cli.js', 'run'];
     const spawnedAt = Date.now();
-    const child = execa(process.execPath, args, {
-      cwd: REPO,
+    const agent = new AgentProcess({
       env: {
-        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         ...lab.env,
         NUT_USER: 'root',
         MQTT_URL: broker.url,
         POLL_INTERVAL: String(POLL_INTERVAL_MS),
         LOG_LEVEL: 'warn',
       },
-      extendEnv: false,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      forceKillAfterDelay: false,
+      logFile,
+      nodeArgs: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
     });
-    const pid = child.pid ?? 0;
-    let exited: string | undefined;
-    void child.then((r) => {
-      exited = r.signal ? `signal ${r.signal}` : `code ${r.exitCode}`;
-    });
-    child.stdout?.on('data', (chunk: Buffer) => logStream.write(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => logStream.write(chunk));
-    const unregisterAgent = onCleanup(`agent of scale ${size}`, async () => {
-      if (!isAlive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      if (!(await waitGone(pid, 30_000))) await killHard(pid);
-    });
+    const { pid } = agent;
+    const exited = (): string | undefined =>
+      agent.exit && (agent.exit.signal ? `signal ${agent.exit.signal}` : `code ${agent.exit.code}`);
+    const unregisterAgent = onCleanup(`agent of scale ${size}`, () => agent.stop().then(() => undefined));
 
     // --- start-up: spawn → every UPS `online` on MQTT ---------------------------------------------------------------
     const startDeadline = spawnedAt + opts.startupTimeoutMs;
     let lastReport = Date.now();
-    while (!watcher.allOnline() && Date.now() < startDeadline && exited === undefined) {
+    while (online() < size && Date.now() < startDeadline && exited() === undefined) {
       await sleep(50);
       if (Date.now() - lastReport > 15_000) {
         lastReport = Date.now();
-        log(
-          `  … ${watcher.onlineCount()}/${size} online after ${Math.round((Date.now() - spawnedAt) / 1000)} s`,
-        );
+        log(`  … ${online()}/${size} online after ${Math.round((Date.now() - spawnedAt) / 1000)} s`);
       }
     }
-    if (exited !== undefined) throw new Error(`the agent exited during start-up (${exited}); see ${logFile}`);
-    if (!watcher.allOnline())
+    if (exited() !== undefined)
+      throw new Error(`the agent exited during start-up (${exited()}); see ${logFile}`);
+    if (online() < size)
       throw new Error(
-        `only ${watcher.onlineCount()}/${size} UPSes online after ${opts.startupTimeoutMs} ms; see ${logFile}`,
+        `only ${online()}/${size} UPSes online after ${opts.startupTimeoutMs} ms; see ${logFile}`,
       );
     result.startupMs = Date.now() - spawnedAt;
     log(`  all ${size} online on MQTT ${(result.startupMs / 1000).toFixed(1)} s after spawn`);
@@ -165,7 +151,16 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
       driverCycleMs: Math.max(1, opts.driverPoll) * 1000,
       upsdProbe: opts.upsdProbe,
     });
-    watcher.onState((ups, state, t) => changes.onState(ups, state, t));
+    const stateTopics = new Map(names.map((u) => [`${BASE}/${u}`, u]));
+    const unlisten = mqtt.listen((m) => {
+      const ups = stateTopics.get(m.topic);
+      if (ups === undefined) return;
+      try {
+        changes.onState(ups, JSON.parse(m.text) as Record<string, unknown>, m.t);
+      } catch {
+        // not JSON: not a state message we can use
+      }
+    });
     const rss = new RssSampler(pid);
     const windowStart = Date.now();
     const agentCpu0 = cpuOf([pid]);
@@ -181,25 +176,18 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
     result.agentRssMaxMib = rss.maxKib / 1024;
     result.agentRssStartMib = rss.firstKib / 1024;
     result.agentRssEndMib = rss.lastKib / 1024;
-    result.messages = watcher.countBetween(windowStart, windowEnd);
+    result.messages = mqtt.messages.filter((m) => m.t >= windowStart && m.t < windowEnd).length;
     result.messagesPerSec = result.messages / (result.windowMs / 1000);
     await changes.drain();
-    watcher.onState(undefined);
+    unlisten();
     result.changes = changes.changes;
-    if (exited !== undefined)
-      throw new Error(`the agent exited during the window (${exited}); see ${logFile}`);
+    if (exited() !== undefined)
+      throw new Error(`the agent exited during the window (${exited()}); see ${logFile}`);
 
     // --- stop the agent, then nothing of this lab may be left --------------------------------------------------------
-    const stopAt = Date.now();
-    if (isAlive(pid)) process.kill(pid, 'SIGTERM');
-    const graceful = await waitGone(pid, 60_000);
-    if (!graceful) await killHard(pid);
-    await Promise.race([child, sleep(3000)]);
+    const stopped = await agent.stop(60_000);
     unregisterAgent();
-    result.agentExit = graceful
-      ? `exited (${exited ?? '?'}) ${((Date.now() - stopAt) / 1000).toFixed(1)} s after SIGTERM`
-      : 'did NOT exit within 60 s of SIGTERM: SIGKILLed';
-    await new Promise<void>((resolve) => logStream.end(resolve));
+    result.agentExit = stopped.summary;
     // The agent stops every NUT process before it exits; give the kernel a moment to reap them.
     const leftDeadline = Date.now() + 5000;
     let left = labProcesses(match);

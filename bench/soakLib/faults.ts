@@ -1,9 +1,10 @@
 // The six faults of the soak and how each is injected from outside the agent, as an operator (or bad luck) would:
 // signals to pids found in /proc, the Q1 simulator going silent, a broker restart, a command over MQTT.
+import { nutPids, signalLabPid } from '../../test/fixtures/labProcs.js';
 import type { Broker } from '../../test/fixtures/mosquitto.js';
+import type { Observer } from '../../test/fixtures/mqttObserver.js';
+import { processAlive, sleep } from '../../test/fixtures/proc.js';
 import type { Q1Simulator } from '../../test/fixtures/q1Simulator.js';
-import type { MqttWatch } from './observer.js';
-import { isAlive, nutPids, signalLabPid, sleep } from './procs.js';
 
 export const FAULT_KINDS = ['hang', 'crash', 'stale', 'upsd-kill', 'broker-restart', 'restart-cmd'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -33,7 +34,8 @@ export interface FaultContext {
   base: string;
   allUpses: readonly string[];
   broker: Broker;
-  watch: MqttWatch;
+  /** The outside MQTT client, subscribed to `<base>/#`. */
+  obs: Observer;
   sim?: Q1Simulator;
   /** The blazer_ser UPS on the simulator. */
   q1Ups?: string;
@@ -66,13 +68,13 @@ export interface ActiveFault {
 
 /** The one driver pid of `ups` right now (a fault needs a definite target). */
 function driverPid(ctx: FaultContext, ups: string): number {
-  const pids = nutPids(ctx.confPath, ctx.agentPid).drivers.get(ups) ?? [];
+  const pids = nutPids(ctx.confPath, [ctx.agentPid]).drivers.get(ups) ?? [];
   if (pids.length !== 1) throw new Error(`expected one driver process for ${ups}, found ${pids.length}`);
   return pids[0] as number;
 }
 
 function upsdPid(ctx: FaultContext): number {
-  const pids = nutPids(ctx.confPath, ctx.agentPid).upsd;
+  const pids = nutPids(ctx.confPath, [ctx.agentPid]).upsd;
   if (pids.length !== 1) throw new Error(`expected one upsd process, found ${pids.length}`);
   return pids[0] as number;
 }
@@ -122,7 +124,7 @@ export async function inject(
       let abandoned = false;
       void (async () => {
         const deadline = injectedAt + ctx.capMs;
-        while (!abandoned && isAlive(pid) && Date.now() < deadline) await sleep(20);
+        while (!abandoned && processAlive(pid) && Date.now() < deadline) await sleep(20);
         sim.setMuted(false);
       })();
       return {
@@ -161,7 +163,7 @@ export async function inject(
         mayRestart: 'none',
         // The broker keeps nothing (persistence off): what this client receives after it reconnected is what the
         // agent published again.
-        onlineSince: () => ctx.watch.reconnectedAt(injectedAt),
+        onlineSince: () => ctx.obs.reconnectedAt(injectedAt),
         afterOffline: false,
         abandon: () => undefined,
       };
@@ -169,14 +171,15 @@ export async function inject(
     case 'restart-cmd': {
       const target = need();
       const injectedAt = Date.now();
-      await ctx.watch.publish(
+      await ctx.obs.publish(
         `${ctx.base}/${target}/command`,
         JSON.stringify({ command: 'restart', transaction }),
+        { qos: 1, retain: false },
       );
       return {
         ...driverFault(kind, target, injectedAt, `transaction ${transaction}`),
         check: () => {
-          const r = ctx.watch.responses.get(transaction)?.value;
+          const r = commandResponse(ctx.obs, ctx.base, target, transaction)?.json;
           if (!r) return { done: false };
           if (r.status === 'ok') return { done: true };
           return { done: false, error: `response ${JSON.stringify(r)}` };
@@ -203,4 +206,30 @@ function driverFault(
     onlineSince: () => injectedAt,
     afterOffline: true,
   };
+}
+
+/** A JSON object payload, or undefined. */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agent's answer to the command with this transaction id, and when it arrived. */
+export function commandResponse(
+  obs: Observer,
+  base: string,
+  ups: string,
+  transaction: string,
+): { t: number; json: Record<string, unknown> } | undefined {
+  for (const m of obs.on(`${base}/${ups}/command/response`)) {
+    const json = jsonObject(m.text);
+    if (json && String(json.transaction) === transaction) return { t: m.t, json };
+  }
+  return undefined;
 }

@@ -1,5 +1,9 @@
 // The soak's summary: per fault kind (injected, recovered, time to fresh data), the targets with met / NOT MET,
-// and the evidence behind anything that missed (which fault, which UPS, which log lines).
+// and the evidence behind anything that missed (which fault, which UPS, which log lines), with what the agent
+// logged at warn level and above grouped by message.
+import { readFileSync } from 'node:fs';
+import { parseLogLine } from '../../test/fixtures/agentCli.js';
+import { max, median, fmtSec as secs, formatTable as table } from '../../test/fixtures/stats.js';
 import { EXPECTED_REASON, FAULT_KINDS, type FaultKind, KIND_LABEL } from './faults.js';
 import type { FaultRecord, SoakResult } from './runner.js';
 
@@ -7,37 +11,12 @@ import type { FaultRecord, SoakResult } from './runner.js';
 export const FD_MARGIN = 5;
 
 export interface Target {
+  /** Stable, for result.json readers (the soak test). */
+  id: string;
   name: string;
   value: string;
   required: string;
   met: boolean | undefined;
-}
-
-const median = (xs: readonly number[]): number | undefined => {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const max = (xs: readonly number[]): number | undefined => (xs.length ? Math.max(...xs) : undefined);
-const secs = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)} s`);
-
-/** A plain-text table; `align` has one letter per column ('l' or 'r'), default: first left, the rest right. */
-export function table(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-  align?: string,
-): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const left = (i: number): boolean => (align ? align[i] === 'l' : i === 0);
-  const line = (cells: readonly string[]): string =>
-    headers
-      .map((_, i) =>
-        left(i) ? (cells[i] ?? '').padEnd(widths[i] ?? 0) : (cells[i] ?? '').padStart(widths[i] ?? 0),
-      )
-      .join('  ')
-      .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function wronglyRestarted(r: SoakResult): number {
@@ -51,30 +30,35 @@ export function targets(r: SoakResult): Target[] {
   const stop = r.agentStop;
   return [
     {
+      id: 'recovered',
       name: 'faults recovered (fresh data within the cap)',
       value: `${recovered} / ${r.faults.length}${r.faults.length < r.options.faults ? ` (of ${r.options.faults} planned)` : ''}`,
       required: 'all',
       met: recovered === r.faults.length && r.faults.length === r.options.faults,
     },
     {
+      id: 'agent-exits',
       name: 'agent restarts (unexpected exits)',
       value: String(r.agentExits.length),
       required: '0',
       met: r.agentExits.length === 0,
     },
     {
+      id: 'wrong-restarts',
       name: 'UPSes wrongly restarted',
       value: String(wronglyRestarted(r)),
       required: '0',
       met: wronglyRestarted(r) === 0,
     },
     {
+      id: 'disagreements',
       name: 'retained state disagreeing with upsd at the end',
       value: String(r.disagreements.length),
       required: '0',
       met: r.disagreements.length === 0,
     },
     {
+      id: 'stop',
       name: 'agent stop on SIGTERM',
       value: stop
         ? `exit ${stop.code ?? '-'}${stop.signal ? ` (${stop.signal})` : ''} after ${secs(stop.ms)}${stop.forced ? ', needed SIGKILL' : ''}`
@@ -83,18 +67,21 @@ export function targets(r: SoakResult): Target[] {
       met: stop !== undefined && stop.code === 0 && !stop.forced,
     },
     {
+      id: 'leaked',
       name: 'leaked NUT processes after the agent exited',
       value: String(r.leaked.length),
       required: '0',
       met: r.leaked.length === 0,
     },
     {
+      id: 'fds',
       name: 'agent open fds: before first fault / before last / end',
       value: `${start ?? '-'} / ${r.fds.beforeLast ?? '-'} / ${end ?? '-'}`,
       required: `end ≤ start + ${FD_MARGIN}`,
       met: fdGrowth !== undefined && fdGrowth <= FD_MARGIN,
     },
     {
+      id: 'rss',
       name: 'agent RSS: before first fault / end',
       value: `${mb(r.rssKb.start)} / ${mb(r.rssKb.end)}`,
       required: '(reported)',
@@ -238,4 +225,63 @@ export function formatReport(r: SoakResult): string {
     `observer: ${r.observer.messages} MQTT messages, ${r.observer.reconnects} reconnect(s); setup ${secs(r.setupMs)}`,
   );
   return out.join('\n');
+}
+
+// --- the agent's log ---------------------------------------------------------------------------------------------
+
+export interface LogGroup {
+  level: 'warn' | 'error' | 'fatal';
+  message: string;
+  count: number;
+  /** The first line of the group, verbatim. */
+  example: string;
+}
+
+export interface LogSummary {
+  lines: number;
+  /** Lines that are not pino JSON (a crash trace, say). */
+  other: string[];
+  groups: LogGroup[];
+}
+
+const LEVELS: Record<number, LogGroup['level']> = { 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/** Folds pids, counts, durations and timestamps so that one kind of message is one group. */
+function fold(msg: string): string {
+  return msg
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+    .replace(/\d+(\.\d+)?/g, '#')
+    .slice(0, 200);
+}
+
+export function summarizeLog(file: string): LogSummary {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { lines: 0, other: ['(no log file)'], groups: [] };
+  }
+  const groups = new Map<string, LogGroup>();
+  const other: string[] = [];
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  for (const line of lines) {
+    const entry = parseLogLine(line);
+    if (!entry) {
+      if (other.length < 50) other.push(line.slice(0, 300));
+      continue;
+    }
+    const level = LEVELS[entry.level];
+    if (!level) continue;
+    const message = fold(entry.msg);
+    const key = `${level} ${message}`;
+    const g = groups.get(key);
+    if (g) g.count += 1;
+    else groups.set(key, { level, message, count: 1, example: line.slice(0, 600) });
+  }
+  const rank = { fatal: 0, error: 1, warn: 2 };
+  return {
+    lines: lines.length,
+    other,
+    groups: [...groups.values()].sort((a, b) => rank[a.level] - rank[b.level] || b.count - a.count),
+  };
 }

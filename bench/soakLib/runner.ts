@@ -6,29 +6,33 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
-import { retainedOn } from '../../test/fixtures/mqttObserver.js';
-import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
-import { Rng } from '../../test/fixtures/prng.js';
-import { type Q1Simulator, startQ1Simulator } from '../../test/fixtures/q1Simulator.js';
-import { type AgentExit, AgentProcess } from './agentProcess.js';
-import { Cleanup } from './cleanup.js';
-import { type ActiveFault, type FaultContext, type FaultKind, inject } from './faults.js';
-import { type LogSummary, summarizeLog } from './logSummary.js';
-import { MqttWatch } from './observer.js';
+import { type AgentExit, AgentProcess } from '../../test/fixtures/agentCli.js';
 import {
-  fdCount,
-  killLabPids,
-  type LabProc,
   labProcesses,
   type NutPids,
   nutPids,
-  rssKb,
+  type ProcInfo,
   signalLabPid,
-  sleep,
-} from './procs.js';
+  sweepLab,
+} from '../../test/fixtures/labProcs.js';
+import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
+import { type Observer, observe, retainedOn } from '../../test/fixtures/mqttObserver.js';
+import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
+import { Rng } from '../../test/fixtures/prng.js';
+import { fdCount, rssKb, sleep } from '../../test/fixtures/proc.js';
+import { type Q1Simulator, startQ1Simulator } from '../../test/fixtures/q1Simulator.js';
+import { UpsdObserver } from '../../test/fixtures/upsdObserver.js';
+import { onCleanup } from '../lib/run.js';
+import {
+  type ActiveFault,
+  commandResponse,
+  type FaultContext,
+  type FaultKind,
+  inject,
+  jsonObject,
+} from './faults.js';
+import { type LogSummary, summarizeLog } from './report.js';
 import { type PlannedFault, planFaults } from './schedule.js';
-import { UpsdWatch } from './upsdWatch.js';
 
 export const BASE_TOPIC = 'nut';
 export const Q1_UPS = 'q1';
@@ -100,7 +104,7 @@ export interface SoakResult {
   /** Still unhealthy after the last fault (settle timeout). */
   finalUnsettled?: string;
   /** NUT processes of the lab still alive right after the agent exited on SIGTERM. */
-  leaked: LabProc[];
+  leaked: ProcInfo[];
   fds: { start?: number; beforeLast?: number; end?: number };
   rssKb: { start?: number; end?: number };
   agentStop?: { code?: number; signal?: string; forced: boolean; ms: number };
@@ -110,58 +114,47 @@ export interface SoakResult {
   aborted: boolean;
 }
 
+/** Everything it starts registers with the benchmarks' cleanup (bench/lib/run.ts), which runBench runs. */
 export class Soak {
-  readonly cleanup: Cleanup;
   private aborted = false;
-  private readonly o: SoakOptions;
 
-  constructor(options: SoakOptions) {
-    this.o = options;
-    this.cleanup = new Cleanup(30_000, (line) => options.log(line));
-  }
+  constructor(private readonly o: SoakOptions) {}
 
-  /** Stops the fault loop at the next opportunity (Ctrl-C); the caller then runs `cleanup`. */
+  /** Stops the fault loop at the next opportunity (Ctrl-C); runBench then runs the cleanup. */
   abort(): void {
     this.aborted = true;
   }
 
   async run(): Promise<SoakResult> {
-    try {
-      return await this.runInner();
-    } finally {
-      await this.cleanup.run();
-    }
-  }
-
-  private async runInner(): Promise<SoakResult> {
     const o = this.o;
     const startedAt = Date.now();
     await mkdir(o.outDir, { recursive: true });
 
     // --- setup ------------------------------------------------------------------------------------------------
     const broker: Broker = await startMosquitto();
-    this.cleanup.add('broker', () => broker.stop());
+    onCleanup('broker', () => broker.stop());
     let sim: Q1Simulator | undefined;
     if (o.q1) {
       const simDir = await mkdtemp(join(tmpdir(), 'soak-q1-'));
-      this.cleanup.add('Q1 simulator dir', () => rm(simDir, { recursive: true, force: true }));
+      onCleanup('Q1 simulator dir', () => rm(simDir, { recursive: true, force: true }));
       const s = await startQ1Simulator(simDir);
       sim = s;
-      this.cleanup.add('Q1 simulator', () => s.stop());
+      onCleanup('Q1 simulator', () => s.stop());
     }
     const dummies = Array.from({ length: o.upses }, (_, i) => `ups${i + 1}`);
     const labUpses: LabUps[] = dummies.map((name) => ({ name }));
     if (sim) labUpses.push({ name: Q1_UPS, driver: 'blazer_ser', port: sim.ttyPath });
     const lab: NutLab = await createNutLab({ upses: labUpses });
-    this.cleanup.add('NUT lab', () => lab.stop());
+    onCleanup('NUT lab', () => lab.stop());
     const upses = labUpses.map((u) => u.name);
-    const watch = await MqttWatch.connect(broker.url, BASE_TOPIC);
-    this.cleanup.add('MQTT observer', () => watch.stop());
-    const upsd = new UpsdWatch(lab.port);
-    this.cleanup.add('upsd client', () => upsd.close());
+    // The outside view, as Home Assistant or Node-RED would have it.
+    const obs = await observe(broker, [`${BASE_TOPIC}/#`], { reconnectPeriodMs: 250 });
+    onCleanup('MQTT observer', () => obs.stop());
+    const upsd = new UpsdObserver(lab.port);
+    onCleanup('upsd client', () => upsd.close());
 
     const logFile = join(o.outDir, 'agent.log');
-    const agent = AgentProcess.start({
+    const agent = new AgentProcess({
       env: {
         ...lab.env,
         NUT_USER: 'root',
@@ -174,10 +167,9 @@ export class Soak {
       logFile,
       fromSource: o.agentFromSource,
     });
-    this.cleanup.add('agent and leftovers', async () => {
+    onCleanup('agent and leftovers', async () => {
       if (agent.running) await agent.stop(15_000);
-      const left = labProcesses(lab.confPath).map((p) => p.pid);
-      if (left.length > 0) await killLabPids(left, lab.confPath);
+      await sweepLab(lab.confPath);
     });
     const agentExits: AgentExit[] = [];
     void agent.exited.then((exit) => {
@@ -196,7 +188,7 @@ export class Soak {
       base: BASE_TOPIC,
       allUpses: upses,
       broker,
-      watch,
+      obs,
       ...(sim ? { sim, q1Ups: Q1_UPS } : {}),
       capMs: o.capMs,
     };
@@ -236,8 +228,8 @@ export class Soak {
       }
       if (this.aborted || agent.exit) break;
 
-      const pids = nutPids(lab.confPath, agent.pid);
-      if (previous) this.closeWindow(previous, pids, watch, Date.now());
+      const pids = nutPids(lab.confPath, [agent.pid]);
+      if (previous) this.closeWindow(previous, pids, obs, Date.now());
       if (planned.n === 1) {
         fds.start = fdCount(agent.pid);
         rss.start = rssKb(agent.pid);
@@ -260,14 +252,14 @@ export class Soak {
         fault = await inject(planned.kind, planned.ups, ctx, `soak-${planned.n}`);
         record.detail = fault.detail;
         record.injectedAt = fault.injectedAt;
-        const outcome = await this.waitRecovered(fault, upsd, watch, agent);
+        const outcome = await this.waitRecovered(fault, upsd, obs, agent);
         if ('recoveredAt' in outcome) record.recoveredMs = outcome.recoveredAt - fault.injectedAt;
         else {
           record.error = outcome.error;
           fault.abandon();
         }
         if (planned.kind === 'restart-cmd' && planned.ups !== undefined) {
-          const response = watch.responses.get(`soak-${planned.n}`);
+          const response = commandResponse(obs, BASE_TOPIC, planned.ups, `soak-${planned.n}`);
           lastCommandDone.set(planned.ups, response?.t ?? Date.now());
         }
       } catch (error) {
@@ -281,7 +273,7 @@ export class Soak {
     // --- the end: healthy again? retained state, fds, RSS; then SIGTERM and leftovers ------------------------------
     const finalUnsettled = agent.exit ? 'the agent exited' : await settle(o.settleTimeoutMs);
     if (finalUnsettled !== undefined) o.log(`   (not all healthy at the end: ${finalUnsettled})`);
-    if (previous) this.closeWindow(previous, nutPids(lab.confPath, agent.pid), watch, Date.now());
+    if (previous) this.closeWindow(previous, nutPids(lab.confPath, [agent.pid]), obs, Date.now());
 
     const disagreements = agent.exit
       ? ['the agent is not running']
@@ -290,18 +282,13 @@ export class Soak {
     rss.end = rssKb(agent.pid);
 
     let agentStop: SoakResult['agentStop'];
-    let leaked: LabProc[] = [];
     if (!agent.exit) {
       const t0 = Date.now();
       const { exit, forced } = await agent.stop(30_000);
       agentStop = { code: exit.code, signal: exit.signal, forced, ms: Date.now() - t0 };
     }
-    leaked = labProcesses(lab.confPath);
-    if (leaked.length > 0)
-      await killLabPids(
-        leaked.map((p) => p.pid),
-        lab.confPath,
-      );
+    const leaked = labProcesses(lab.confPath);
+    if (leaked.length > 0) await sweepLab(lab.confPath);
 
     return {
       options: o,
@@ -320,7 +307,7 @@ export class Soak {
       ...(agentStop ? { agentStop } : {}),
       log: summarizeLog(logFile),
       logFile,
-      observer: { messages: watch.messages, reconnects: watch.connects.length - 1 },
+      observer: { messages: obs.messages.length, reconnects: obs.connects.length - 1 },
       aborted: this.aborted,
     };
   }
@@ -332,21 +319,21 @@ export class Soak {
    */
   private async waitRecovered(
     fault: ActiveFault,
-    upsd: UpsdWatch,
-    watch: MqttWatch,
+    upsd: UpsdObserver,
+    obs: Observer,
     agent: AgentProcess,
   ): Promise<{ recoveredAt: number } | { error: string }> {
     const deadline = fault.injectedAt + this.o.capMs;
-    upsd.reset();
+    upsd.resetStreaks();
     for (;;) {
       if (agent.exit) return { error: 'the agent exited' };
       const check = fault.check?.();
       if (check?.error) return { error: check.error };
-      const real = await upsd.poll(fault.mustRecover);
+      const real = await upsd.freshSince(fault.mustRecover);
       const since = fault.onlineSince();
       if (since !== undefined && (check === undefined || check.done)) {
         const at = fault.mustRecover.map((ups) => {
-          const online = watch.onlineAt(ups, since, fault.afterOffline);
+          const online = onlineAt(obs, ups, since, fault.afterOffline);
           const realSince = real.get(ups);
           return online !== undefined && realSince !== undefined ? Math.max(online, realSince) : undefined;
         });
@@ -355,8 +342,8 @@ export class Soak {
       if (Date.now() >= deadline) {
         const waiting = fault.mustRecover
           .map((ups) => {
-            const online = since === undefined ? undefined : watch.onlineAt(ups, since, fault.afterOffline);
-            return `${ups}: availability ${online ? 'online' : `not online again (last ${watch.latestAvailability(ups)})`}, upsd ${real.get(ups) ? 'real' : 'not real'}`;
+            const online = since === undefined ? undefined : onlineAt(obs, ups, since, fault.afterOffline);
+            return `${ups}: availability ${online ? 'online' : `not online again (last ${obs.latest(availability(ups))?.text})`}, upsd ${real.get(ups) ? 'real' : 'not real'}`;
           })
           .join('; ');
         const pending = check && !check.done ? '; no command response yet' : '';
@@ -373,7 +360,7 @@ export class Soak {
    */
   private async settle(
     ctx: FaultContext,
-    upsd: UpsdWatch,
+    upsd: UpsdObserver,
     agent: AgentProcess,
     sim: Q1Simulator | undefined,
     timeoutMs: number,
@@ -382,14 +369,15 @@ export class Soak {
     for (;;) {
       if (agent.exit) return 'the agent exited';
       const issues: string[] = [];
-      if (ctx.watch.bridgeState.at(-1)?.value !== 'online') issues.push('bridge state not online');
+      if (ctx.obs.latest(`${BASE_TOPIC}/bridge/state`)?.text !== 'online')
+        issues.push('bridge state not online');
       for (const ups of ctx.allUpses) {
-        const availability = ctx.watch.latestAvailability(ups);
-        if (availability !== 'online') issues.push(`${ups} availability ${availability ?? '(none)'}`);
-        const state = ctx.watch.states.get(ups)?.value.supervisor?.state;
+        const online = ctx.obs.latest(availability(ups))?.text;
+        if (online !== 'online') issues.push(`${ups} availability ${online ?? '(none)'}`);
+        const state = supervisorState(ctx.obs, ups);
         if (state !== 'ok') issues.push(`${ups} supervisor state ${state ?? '(none)'}`);
       }
-      const pids = nutPids(ctx.confPath, agent.pid);
+      const pids = nutPids(ctx.confPath, [agent.pid]);
       for (const ups of ctx.allUpses) {
         const n = pids.drivers.get(ups)?.length ?? 0;
         if (n !== 1) issues.push(`${ups} has ${n} driver processes`);
@@ -397,8 +385,8 @@ export class Soak {
       if (pids.upsd.length !== 1) issues.push(`${pids.upsd.length} upsd processes`);
       for (const p of pids.stopped) issues.push(`pid ${p.pid} (${p.argv.join(' ')}) is stopped`);
       if (issues.length === 0) {
-        const answers = await upsd.statuses(ctx.allUpses);
-        for (const [ups, a] of answers) if (!a.ok) issues.push(`upsd ${ups}: ${a.error}`);
+        const answers = await upsd.readAll(ctx.allUpses);
+        for (const [ups, a] of answers) if (!a.fresh) issues.push(`upsd ${ups}: ${a.value}`);
       }
       if (issues.length === 0) return undefined;
       if (Date.now() >= deadline) {
@@ -415,24 +403,24 @@ export class Soak {
   private closeWindow(
     prev: { record: FaultRecord; fault: ActiveFault | undefined; pids: NutPids },
     now: NutPids,
-    watch: MqttWatch,
+    obs: Observer,
     until: number,
   ): void {
     const { record, fault, pids } = prev;
     const targets = fault?.mustRecover ?? (record.ups ? [record.ups] : []);
     if (fault?.afterOffline) {
       const offline = targets.flatMap((ups) => {
-        const m = watch.availability.get(ups)?.find((a) => a.t >= record.injectedAt && a.value === 'offline');
+        const m = obs.on(availability(ups)).find((a) => a.t >= record.injectedAt && a.text === 'offline');
         return m && m.t <= until ? [m.t] : [];
       });
       if (offline.length) record.noticedMs = Math.min(...offline) - record.injectedAt;
     }
     for (const ups of targets) {
-      for (const e of watch.eventsOf(ups, 'recovered', record.injectedAt, until)) {
+      for (const e of eventsOf(obs, ups, 'recovered', record.injectedAt, until)) {
         record.agentReasons.push(String(e.json.reason));
         if (typeof e.json.duration_ms === 'number') record.agentDurationsMs.push(e.json.duration_ms);
       }
-      record.failedAttempts += watch.eventsOf(ups, 'recovery-failed', record.injectedAt, until).length;
+      record.failedAttempts += eventsOf(obs, ups, 'recovery-failed', record.injectedAt, until).length;
     }
     const mayRestart = fault?.mayRestart ?? 'target';
     for (const ups of new Set([...pids.drivers.keys(), ...now.drivers.keys()])) {
@@ -445,9 +433,7 @@ export class Soak {
         ups,
         ...(before === undefined ? {} : { before }),
         ...(after === undefined ? {} : { after }),
-        reasons: watch
-          .eventsOf(ups, 'recovering', record.injectedAt, until)
-          .map((e) => String(e.json.reason)),
+        reasons: eventsOf(obs, ups, 'recovering', record.injectedAt, until).map((e) => String(e.json.reason)),
       });
     }
     for (const w of record.wrongRestarts)
@@ -459,15 +445,15 @@ export class Soak {
   /** Every retained `<base>/<ups>` state's `ups.status` against upsd's, and every availability `online`. */
   private async compareRetained(
     broker: Broker,
-    upsd: UpsdWatch,
+    upsd: UpsdObserver,
     upses: readonly string[],
   ): Promise<string[]> {
     const retained = await retainedOn(broker, [`${BASE_TOPIC}/#`]);
-    const answers = await upsd.statuses(upses);
+    const answers = await upsd.readAll(upses);
     const out: string[] = [];
     for (const ups of upses) {
       const a = answers.get(ups);
-      const upsdStatus = a?.ok ? a.status : `(${a?.error})`;
+      const upsdStatus = a?.fresh ? a.value : `(${a?.value})`;
       const raw = retained.get(`${BASE_TOPIC}/${ups}`);
       let status: unknown;
       try {
@@ -483,6 +469,40 @@ export class Soak {
     }
     return out;
   }
+}
+
+// What the outside client saw of the agent's topics.
+const availability = (ups: string): string => `${BASE_TOPIC}/${ups}/availability`;
+
+function supervisorState(obs: Observer, ups: string): unknown {
+  const state = jsonObject(obs.latest(`${BASE_TOPIC}/${ups}`)?.text ?? '');
+  return (state?.supervisor as { state?: unknown } | undefined)?.state;
+}
+
+/**
+ * When `ups` was seen `online` again after `since`: with `afterOffline`, the first `online` that follows an
+ * `offline` received after `since` (the agent noticed the fault, then had fresh data again); otherwise the first
+ * `online` received after `since`.
+ */
+function onlineAt(obs: Observer, ups: string, since: number, afterOffline: boolean): number | undefined {
+  let armed = !afterOffline;
+  for (const m of obs.on(availability(ups))) {
+    if (m.t < since) continue;
+    if (m.text === 'offline') armed = true;
+    else if (m.text === 'online' && armed) return m.t;
+  }
+  return undefined;
+}
+
+/** The agent's `<base>/<ups>/event` messages of one type received in [since, until]. */
+function eventsOf(obs: Observer, ups: string, type: string, since: number, until: number) {
+  return obs
+    .on(`${BASE_TOPIC}/${ups}/event`)
+    .filter((m) => m.t >= since && m.t <= until)
+    .flatMap((m) => {
+      const json = jsonObject(m.text);
+      return json?.type === type ? [{ t: m.t, json }] : [];
+    });
 }
 
 function progressLine(r: FaultRecord, total: number): string {
