@@ -3,6 +3,7 @@ import { checkUpsName, topicsFor } from '../api/topics.js';
 import type { AgentConfigShape } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
+import type { DiscoveryContext } from '../homeassistant/types.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorPort } from '../supervisor/port.js';
 import { CommandHandler } from './commandHandler.js';
@@ -66,33 +67,23 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
   });
   const events = new EventPublisher({ connection, bus, topics, upsNames, logger });
   const handler = new CommandHandler({
+    ...commandSettings(config),
     supervisor,
     bus,
     topics,
     logger,
-    allowedInstcmds: config.mqtt.instcmdAllow,
-    cooldownMs: config.mqtt.commandCooldown,
-    ...commandTimeouts(config.supervisor),
     respond: (topic, response) => events.publish(topic, JSON.stringify(response)),
   });
   const commands = new CommandListener({ connection, topics, handler, logger });
-  const { homeassistant } = config;
-  const discovery = homeassistant.discovery
+  const discovery = config.homeassistant.discovery
     ? new DiscoveryPublisher({
         connection,
         supervisor,
         bus,
         topics,
         upsNames,
-        ctx: {
-          baseTopic: config.mqtt.baseTopic,
-          discoveryPrefix: homeassistant.discoveryPrefix,
-          agentId: hostname,
-          agentVersion: deps.agentVersion,
-          allowedInstcmds: config.mqtt.instcmdAllow,
-          origin: { name: 'nut-mqtt', sw_version: deps.agentVersion },
-        },
-        statusTopic: homeassistant.statusTopic,
+        ctx: discoveryContext(config, hostname, deps.agentVersion),
+        statusTopic: config.homeassistant.statusTopic,
         timings,
         republishState: () => state.republishAll(),
         logger,
@@ -100,6 +91,30 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     : undefined;
   const extensions = [connection, info, state, events, ...(discovery ? [discovery] : []), commands];
   return { connection, extensions };
+}
+
+/** The command handler's settings: MQTT_INSTCMD_ALLOW, MQTT_COMMAND_COOLDOWN, the timeouts. */
+function commandSettings(config: AgentConfigShape) {
+  return {
+    allowedInstcmds: config.mqtt.instcmdAllow,
+    cooldownMs: config.mqtt.commandCooldown,
+    ...commandTimeouts(config.supervisor),
+  };
+}
+
+function discoveryContext(
+  config: AgentConfigShape,
+  hostname: string,
+  agentVersion: string,
+): DiscoveryContext {
+  return {
+    baseTopic: config.mqtt.baseTopic,
+    discoveryPrefix: config.homeassistant.discoveryPrefix,
+    agentId: hostname,
+    agentVersion,
+    allowedInstcmds: config.mqtt.instcmdAllow,
+    origin: { name: 'nut-mqtt', sw_version: agentVersion },
+  };
 }
 
 /** UPS names that can be one topic level; the others are left out of MQTT, each with one warning. */

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { connectSocket, watchSocket } from './connectSocket.js';
+import { connectSocket, type SocketErrorFactory, watchSocket } from './connectSocket.js';
 import { NutClientError, NutConnectionError, NutProtocolError, NutTimeoutError } from './errors.js';
 import {
   type InstcmdLines,
@@ -252,18 +252,10 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     const { host, port, connectTimeoutMs } = this.opts;
     const socket = await connectSocket({
       target: { host, port, noDelay: true },
+      peer: `upsd ${host}:${port}`,
       timeoutMs: connectTimeoutMs,
-      timeoutError: () => new NutConnectionError('ETIMEDOUT', `connect to upsd ${host}:${port} timed out`),
-      wrapError: (err) =>
-        err instanceof NutClientError
-          ? err
-          : new NutConnectionError(
-              err.code ?? 'ECONNECT',
-              `connect to upsd ${host}:${port}: ${err.message}`,
-              {
-                cause: err,
-              },
-            ),
+      timeoutCode: 'ETIMEDOUT',
+      makeError: connectionError,
       track: (s) => {
         this.connectingSocket = s;
       },
@@ -277,18 +269,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     watchSocket(
       socket,
       (chunk) => this.onData(socket, chunk),
-      (lastError) => {
-        const err = lastError
-          ? new NutConnectionError(
-              lastError.code ?? 'ECONNRESET',
-              `upsd connection lost: ${lastError.message}`,
-              {
-                cause: lastError,
-              },
-            )
-          : new NutConnectionError('EOF', 'upsd closed the connection');
-        this.drop(socket, err);
-      },
+      (error) => this.drop(socket, error),
+      { makeError: connectionError, lost: 'upsd connection lost', closed: 'upsd closed the connection' },
     );
     this.armKeepAlive();
     this.log?.debug({ host: this.opts.host, port: this.opts.port }, 'nut: connected to upsd');
@@ -384,6 +366,9 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 function toMap(items: string[][]): Map<string, string> {
   return new Map(items.map(([k, v]) => [k as string, v as string]));
 }
+
+const connectionError: SocketErrorFactory = (code, message, extras) =>
+  new NutConnectionError(code, message, extras);
 
 function closedError(): NutConnectionError {
   return new NutConnectionError('CLOSED', 'NutClient is closed');

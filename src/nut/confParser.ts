@@ -78,23 +78,10 @@ function tokenize(input: string, file: string): Statement[] {
       words.push('=');
     } else if (ch === '"' && word === undefined) {
       begin();
-      const quoteLine = line;
-      let value = '';
-      for (;;) {
-        const c = text.charAt(++i);
-        if (c === '' || c === '\n') {
-          throw new NutConfigError('unterminated double quote', { file, line: quoteLine, key: words[0] });
-        }
-        if (c === '"') break;
-        if (c === '\\') {
-          const next = text.charAt(++i);
-          if (next === '\n') line++;
-          else if (next !== '' && !isControl(next)) value += next;
-        } else if (!isControl(c)) {
-          value += c;
-        }
-      }
-      words.push(value);
+      const quoted = readQuoted(text, i, { file, line, key: words[0] });
+      words.push(quoted.value);
+      i = quoted.end;
+      line += quoted.newlines;
     } else if (!isControl(ch)) {
       begin();
       word = (word ?? '') + ch;
@@ -102,6 +89,31 @@ function tokenize(input: string, file: string): Statement[] {
   }
   endStatement();
   return out;
+}
+
+/**
+ * The double-quoted word whose opening quote is at `open`: its value, the index of the closing quote, and the
+ * escaped newlines inside it (the logical line goes on).
+ */
+function readQuoted(
+  text: string,
+  open: number,
+  where: { file: string; line: number; key: string | undefined },
+): { value: string; end: number; newlines: number } {
+  let value = '';
+  let newlines = 0;
+  for (let i = open + 1; ; i++) {
+    const c = text.charAt(i);
+    if (c === '' || c === '\n') throw new NutConfigError('unterminated double quote', where);
+    if (c === '"') return { value, end: i, newlines };
+    if (c === '\\') {
+      const next = text.charAt(++i);
+      if (next === '\n') newlines++;
+      else if (next !== '' && !isControl(next)) value += next;
+    } else if (!isControl(c)) {
+      value += c;
+    }
+  }
 }
 
 type Value = string | true;
@@ -149,69 +161,67 @@ export interface UpsConf {
 /** NUT's own rule is looser in places; these are the characters that work everywhere (sockets, upsc, MQTT). */
 const SECTION_NAME = /^[A-Za-z0-9_.-]+$/;
 
+type Section = { name: string; line: number; keys: Record<string, Value> };
+
 export function parseUpsConf(text: string, file = 'ups.conf'): UpsConf {
   const global: Record<string, Value> = {};
-  const sections: Array<{ name: string; line: number; keys: Record<string, Value> }> = [];
+  const sections: Section[] = [];
   let current: Record<string, Value> = global;
-
   for (const st of tokenize(text, file)) {
-    const first = st.words[0] ?? '';
-    if (first.startsWith('[')) {
-      if (!first.endsWith(']') || st.words.length > 1) {
-        throw new NutConfigError(
-          `bad section header ${st.words.join(' ')} (expected [name] alone on the line)`,
-          {
-            file,
-            line: st.line,
-          },
-        );
-      }
-      const name = first.slice(1, -1);
-      if (!SECTION_NAME.test(name)) {
-        throw new NutConfigError(`bad UPS name [${name}]: use letters, digits, "_", "." and "-"`, {
-          file,
-          line: st.line,
-        });
-      }
-      // upsd compares UPS names case-insensitively and refuses the second one.
-      const dup = sections.find((s) => s.name.toLowerCase() === name.toLowerCase());
-      if (dup)
-        throw new NutConfigError(`duplicate section [${name}] (first defined on line ${dup.line})`, {
-          file,
-          line: st.line,
-        });
-      current = {};
-      sections.push({ name, line: st.line, keys: current });
+    if ((st.words[0] ?? '').startsWith('[')) {
+      const section = sectionHeader(st, file, sections);
+      sections.push(section);
+      current = section.keys;
       continue;
     }
     const [key, value] = assignment(st, file);
     current[key] = value;
   }
-
   if (sections.length === 0)
     throw new NutConfigError('no UPS defined (expected at least one [name] section)', { file });
-  const upses = sections.map(({ name, line, keys }): UpsConfEntry => {
-    const required = (key: 'driver' | 'port'): string => {
-      const value = keys[key];
-      if (value === undefined) throw new NutConfigError(`UPS [${name}] has no ${key}`, { file, line, key });
-      if (value === true || value === '') {
-        throw new NutConfigError(`UPS [${name}]: ${key} needs a value`, { file, line, key });
-      }
-      return value;
-    };
-    const { driver, port, desc, ...options } = keys;
-    if (desc === true)
-      throw new NutConfigError(`UPS [${name}]: desc needs a value`, { file, line, key: 'desc' });
-    return {
-      name,
-      driver: required('driver'),
-      port: required('port'),
-      ...(desc === undefined ? {} : { desc }),
-      options,
-      line,
-    };
-  });
-  return { global, upses };
+  return { global, upses: sections.map((section) => upsEntry(section, file)) };
+}
+
+/** `[name]` alone on its line, a usable name, not seen before. */
+function sectionHeader(st: Statement, file: string, seen: readonly Section[]): Section {
+  const first = st.words[0] ?? '';
+  const where = { file, line: st.line };
+  if (!first.endsWith(']') || st.words.length > 1) {
+    throw new NutConfigError(
+      `bad section header ${st.words.join(' ')} (expected [name] alone on the line)`,
+      where,
+    );
+  }
+  const name = first.slice(1, -1);
+  if (!SECTION_NAME.test(name))
+    throw new NutConfigError(`bad UPS name [${name}]: use letters, digits, "_", "." and "-"`, where);
+  // upsd compares UPS names case-insensitively and refuses the second one.
+  const dup = seen.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  if (dup) throw new NutConfigError(`duplicate section [${name}] (first defined on line ${dup.line})`, where);
+  return { name, line: st.line, keys: {} };
+}
+
+/** A section as a UPS: driver and port required, desc optional, the rest driver options. */
+function upsEntry({ name, line, keys }: Section, file: string): UpsConfEntry {
+  const required = (key: 'driver' | 'port'): string => {
+    const value = keys[key];
+    if (value === undefined) throw new NutConfigError(`UPS [${name}] has no ${key}`, { file, line, key });
+    if (value === true || value === '') {
+      throw new NutConfigError(`UPS [${name}]: ${key} needs a value`, { file, line, key });
+    }
+    return value;
+  };
+  const { driver, port, desc, ...options } = keys;
+  if (desc === true)
+    throw new NutConfigError(`UPS [${name}]: desc needs a value`, { file, line, key: 'desc' });
+  return {
+    name,
+    driver: required('driver'),
+    port: required('port'),
+    ...(desc === undefined ? {} : { desc }),
+    options,
+    line,
+  };
 }
 
 export interface UpsdConf {

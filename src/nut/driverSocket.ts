@@ -13,9 +13,10 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { connectSocket, watchSocket } from './connectSocket.js';
+import { connectSocket, type SocketErrorFactory, watchSocket } from './connectSocket.js';
+import { parseDriverLine } from './driverLine.js';
 import { DriverSocketError } from './errors.js';
-import { LineSplitter, parseDriverLine } from './protocol.js';
+import { LineSplitter } from './protocol.js';
 
 export interface DriverSocketOptions {
   path: string;
@@ -50,6 +51,9 @@ interface Deferred<T> {
   resolve: (value: T) => void;
   reject: (error: Error) => void;
 }
+
+const socketError: SocketErrorFactory<DriverSocketError> = (code, message, extras) =>
+  new DriverSocketError(code, message, extras);
 
 function deferred<T>(timeoutMs: number, onTimeout: () => void): Deferred<T> {
   let settle!: Omit<Deferred<T>, 'promise'>;
@@ -126,15 +130,10 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     this.resetState();
     return connectSocket({
       target: { path: this.path },
+      peer: this.path,
       timeoutMs,
-      timeoutError: () =>
-        new DriverSocketError('TIMEOUT', `connect to ${this.path} timed out after ${timeoutMs} ms`),
-      wrapError: (err) =>
-        err instanceof DriverSocketError
-          ? err
-          : new DriverSocketError(err.code ?? 'ECONNECT', `connect to ${this.path}: ${err.message}`, {
-              cause: err,
-            }),
+      timeoutCode: 'TIMEOUT',
+      makeError: socketError,
       track: (socket) => {
         this.connectingSocket = socket;
       },
@@ -231,18 +230,8 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     watchSocket(
       socket,
       (chunk) => this.onData(socket, chunk),
-      (lastError) => {
-        const err = lastError
-          ? new DriverSocketError(
-              lastError.code ?? 'ECONNRESET',
-              `driver socket ${this.path}: ${lastError.message}`,
-              {
-                cause: lastError,
-              },
-            )
-          : new DriverSocketError('EOF', `driver closed ${this.path}`);
-        this.detach(socket, err);
-      },
+      (error) => this.detach(socket, error),
+      { makeError: socketError, lost: `driver socket ${this.path}`, closed: `driver closed ${this.path}` },
     );
     this.log?.debug({ path: this.path }, 'driver socket: connected');
   }

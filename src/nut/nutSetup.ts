@@ -128,26 +128,11 @@ export function resolveNutSetup(config: AgentConfigShape, platform: Platform = d
   const statePath = nut.statePath || (platform === 'alpine' ? '/var/run/nut' : '/run/nut');
   const altPidPath = nut.altPidPath || statePath;
 
-  const driverDirs = nut.driverPath ? [] : DRIVER_DIRS[platform].filter((dir) => existsSync(dir));
-  if (!nut.driverPath && driverDirs.length === 0) {
-    throw new ConfigError([
-      `nut.driverPath (env NUT_DRIVER_PATH): no NUT driver folder found (looked in ${DRIVER_DIRS[platform].join(', ')}); install NUT or set NUT_DRIVER_PATH`,
-    ]);
-  }
-  if (nut.driverPath && !existsSync(nut.driverPath))
-    throw new ConfigError([`nut.driverPath (env NUT_DRIVER_PATH): folder ${nut.driverPath} does not exist`]);
-
+  const driverDirs = driverDirCandidates(nut.driverPath, platform);
   const upsConfFile = join(confPath, 'ups.conf');
   const upsConf = parseOrExplain(() => parseUpsConf(readNutFile(upsConfFile, true) ?? '', upsConfFile));
   const driverPath = nut.driverPath || findDriverDir(driverDirs, upsConf.upses);
-
-  const upsdPath = nut.upsdPath || findUpsd(driverPath, platform);
-  if (!upsdPath)
-    throw new ConfigError([
-      'nut.upsdPath (env NUT_UPSD_PATH): no upsd binary found; install NUT or set NUT_UPSD_PATH',
-    ]);
-  if (!isExecutable(upsdPath))
-    throw new ConfigError([`nut.upsdPath (env NUT_UPSD_PATH): ${upsdPath} is not an executable file`]);
+  const upsdPath = upsdBinary(nut.upsdPath, driverPath, platform);
 
   const upsdConfFile = join(confPath, 'upsd.conf');
   const upsdText = readNutFile(upsdConfFile, false);
@@ -156,26 +141,8 @@ export function resolveNutSetup(config: AgentConfigShape, platform: Platform = d
       ? parseUpsdConf('', upsdConfFile)
       : parseOrExplain(() => parseUpsdConf(upsdText, upsdConfFile));
 
-  const problems: string[] = [];
-  for (const ups of upsConf.upses) {
-    const binary = join(driverPath, ups.driver);
-    if (!/^[\w.-]+$/.test(ups.driver))
-      problems.push(`${upsConfFile} [${ups.name}] driver: "${ups.driver}" is not a driver name`);
-    else if (!isExecutable(binary))
-      problems.push(`${upsConfFile} [${ups.name}] driver: ${binary} does not exist or is not executable`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  for (const dir of new Set([statePath, altPidPath])) {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o770 });
-      accessSync(dir, constants.W_OK);
-    } catch (error) {
-      throw new ConfigError([
-        `NUT state folder ${dir} cannot be created or written: ${(error as NodeJS.ErrnoException).code}`,
-      ]);
-    }
-  }
+  checkDriverBinaries(upsConf.upses, driverPath, upsConfFile);
+  ensureWritableFolders([statePath, altPidPath]);
 
   const childEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -197,6 +164,59 @@ export function resolveNutSetup(config: AgentConfigShape, platform: Platform = d
     address: clientAddress(upsd),
     childEnv,
   };
+}
+
+/** The folders to look for drivers in: none when NUT_DRIVER_PATH is set (it must exist), else the platform's. */
+function driverDirCandidates(driverPath: string, platform: Platform): string[] {
+  if (driverPath) {
+    if (!existsSync(driverPath))
+      throw new ConfigError([`nut.driverPath (env NUT_DRIVER_PATH): folder ${driverPath} does not exist`]);
+    return [];
+  }
+  const dirs = DRIVER_DIRS[platform].filter((dir) => existsSync(dir));
+  if (dirs.length === 0) {
+    throw new ConfigError([
+      `nut.driverPath (env NUT_DRIVER_PATH): no NUT driver folder found (looked in ${DRIVER_DIRS[platform].join(', ')}); install NUT or set NUT_DRIVER_PATH`,
+    ]);
+  }
+  return dirs;
+}
+
+function upsdBinary(configured: string, driverPath: string, platform: Platform): string {
+  const upsdPath = configured || findUpsd(driverPath, platform);
+  if (!upsdPath)
+    throw new ConfigError([
+      'nut.upsdPath (env NUT_UPSD_PATH): no upsd binary found; install NUT or set NUT_UPSD_PATH',
+    ]);
+  if (!isExecutable(upsdPath))
+    throw new ConfigError([`nut.upsdPath (env NUT_UPSD_PATH): ${upsdPath} is not an executable file`]);
+  return upsdPath;
+}
+
+/** Every UPS's driver must be a plain name of an executable in the driver folder; all problems at once. */
+function checkDriverBinaries(upses: readonly UpsConfEntry[], driverPath: string, upsConfFile: string): void {
+  const problems: string[] = [];
+  for (const ups of upses) {
+    const binary = join(driverPath, ups.driver);
+    if (!/^[\w.-]+$/.test(ups.driver))
+      problems.push(`${upsConfFile} [${ups.name}] driver: "${ups.driver}" is not a driver name`);
+    else if (!isExecutable(binary))
+      problems.push(`${upsConfFile} [${ups.name}] driver: ${binary} does not exist or is not executable`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+function ensureWritableFolders(dirs: readonly string[]): void {
+  for (const dir of new Set(dirs)) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o770 });
+      accessSync(dir, constants.W_OK);
+    } catch (error) {
+      throw new ConfigError([
+        `NUT state folder ${dir} cannot be created or written: ${(error as NodeJS.ErrnoException).code}`,
+      ]);
+    }
+  }
 }
 
 /** `-u user` when configured; NUT otherwise drops to its compiled-in user. */

@@ -1,7 +1,7 @@
 /**
  * The NUT line protocol (RFC 9271) as pure functions and small I/O-free state machines: tokenizing reply lines,
- * building request lines safely, splitting a byte stream into bounded lines, and interpreting replies.
- * Also the line format of a driver's unix socket, which uses the same quoting.
+ * building request lines safely, splitting a byte stream into bounded lines, and interpreting replies. A driver's
+ * unix socket uses the same quoting (driverLine.ts).
  */
 import { NutArgumentError, NutError, NutProtocolError } from './errors.js';
 
@@ -208,32 +208,34 @@ function startsWith(tokens: readonly string[], prefix: readonly string[]): boole
   return prefix.every((p, i) => tokens[i] === p);
 }
 
-/** A one-line reply `<prefix…> <n more words>`; returns the words after the prefix. */
-export function lineReply(prefix: readonly string[], extraWords: number): ReplyReader<string[]> {
+/** A reply of one line: `ERR …` throws NutError; any other line is `parse`d (which throws on a wrong one). */
+function oneLine<T>(parse: (tokens: string[], line: string) => T): ReplyReader<T> {
   return {
     read(line) {
       const tokens = tokenize(line);
       const err = parseErr(tokens, line);
       if (err) throw err;
-      if (tokens.length !== prefix.length + extraWords || !startsWith(tokens, prefix)) {
-        throw new NutProtocolError(`expected "${prefix.join(' ')} …"`, line);
-      }
-      return { done: true, value: tokens.slice(prefix.length) };
+      return { done: true, value: parse(tokens, line) };
     },
   };
 }
 
+/** A one-line reply `<prefix…> <n more words>`; returns the words after the prefix. */
+export function lineReply(prefix: readonly string[], extraWords: number): ReplyReader<string[]> {
+  return oneLine((tokens, line) => {
+    if (tokens.length !== prefix.length + extraWords || !startsWith(tokens, prefix)) {
+      throw new NutProtocolError(`expected "${prefix.join(' ')} …"`, line);
+    }
+    return tokens.slice(prefix.length);
+  });
+}
+
 /** `OK`, `OK TRACKING <id>` or `OK Goodbye`. */
 export function okReply(): ReplyReader<string> {
-  return {
-    read(line) {
-      const tokens = tokenize(line);
-      const err = parseErr(tokens, line);
-      if (err) throw err;
-      if (tokens[0] !== 'OK') throw new NutProtocolError('expected OK', line);
-      return { done: true, value: line };
-    },
-  };
+  return oneLine((tokens, line) => {
+    if (tokens[0] !== 'OK') throw new NutProtocolError('expected OK', line);
+    return line;
+  });
 }
 
 /** upsd's tracking ids are UUIDs; anything else is refused before it is echoed back in GET TRACKING. */
@@ -241,40 +243,24 @@ const TRACKING_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 
 /** The reply to a tracked INSTCMD: `OK TRACKING <id>`; returns the id. A bare `OK` means upsd did not track it. */
 export function trackingIdReply(): ReplyReader<string> {
-  return {
-    read(line) {
-      const tokens = tokenize(line);
-      const err = parseErr(tokens, line);
-      if (err) throw err;
-      const id = tokens[2];
-      if (
-        tokens.length !== 3 ||
-        tokens[0] !== 'OK' ||
-        tokens[1] !== 'TRACKING' ||
-        !id ||
-        !TRACKING_ID.test(id)
-      ) {
-        throw new NutProtocolError('expected "OK TRACKING <id>"', line);
-      }
-      return { done: true, value: id };
-    },
-  };
+  return oneLine((tokens, line) => {
+    const [ok, tracking, id] = tokens;
+    if (tokens.length !== 3 || ok !== 'OK' || tracking !== 'TRACKING' || !id || !TRACKING_ID.test(id)) {
+      throw new NutProtocolError('expected "OK TRACKING <id>"', line);
+    }
+    return id;
+  });
 }
 
 /** The reply to GET TRACKING: `PENDING` or `SUCCESS`; `ERR <code>` (FAILED, INVALID-ARGUMENT, UNKNOWN…) throws. */
 export function trackingStatusReply(): ReplyReader<'PENDING' | 'SUCCESS'> {
-  return {
-    read(line) {
-      const tokens = tokenize(line);
-      const err = parseErr(tokens, line);
-      if (err) throw err;
-      const word = tokens[0];
-      if (tokens.length !== 1 || (word !== 'PENDING' && word !== 'SUCCESS')) {
-        throw new NutProtocolError('expected PENDING, SUCCESS or ERR', line);
-      }
-      return { done: true, value: word };
-    },
-  };
+  return oneLine((tokens, line) => {
+    const word = tokens[0];
+    if (tokens.length !== 1 || (word !== 'PENDING' && word !== 'SUCCESS')) {
+      throw new NutProtocolError('expected PENDING, SUCCESS or ERR', line);
+    }
+    return word;
+  });
 }
 
 /** VER answers free text; only an ERR is special. */
@@ -337,80 +323,4 @@ export function listReply(
       return MORE;
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Driver unix-socket lines (drivers/dstate.c in NUT 2.8.0).
-
-export type DriverLine =
-  | { kind: 'PONG' }
-  /** Reply to GETPID (NUT 2.8.3+). */
-  | { kind: 'PID'; pid: number }
-  /** `OK Goodbye`, the reply to LOGOUT (NUT 2.8.3+); the driver closes the connection about a second later. */
-  | { kind: 'GOODBYE' }
-  | { kind: 'SETINFO'; name: string; value: string }
-  | { kind: 'DELINFO'; name: string }
-  | { kind: 'ADDCMD'; name: string }
-  | { kind: 'DELCMD'; name: string }
-  | { kind: 'DATAOK' }
-  | { kind: 'DATASTALE' }
-  | { kind: 'DUMPDONE' }
-  /** Known lines we have no use for: SETFLAGS, SETAUX, ADDENUM, DELENUM, ADDRANGE, DELRANGE, TRACKING. */
-  | { kind: 'IGNORED'; verb: string }
-  | { kind: 'UNKNOWN'; line: string };
-
-const IGNORED_VERBS = new Set([
-  'SETFLAGS',
-  'SETAUX',
-  'ADDENUM',
-  'DELENUM',
-  'ADDRANGE',
-  'DELRANGE',
-  'TRACKING',
-]);
-
-export function parseDriverLine(line: string): DriverLine {
-  const verb = /^\S*/.exec(line)?.[0] ?? '';
-  if (verb === 'SETINFO') return parseSetinfo(line);
-  let tokens: string[];
-  try {
-    tokens = tokenize(line);
-  } catch {
-    return { kind: 'UNKNOWN', line };
-  }
-  const name = tokens[1];
-  switch (verb) {
-    case 'PONG':
-    case 'DATAOK':
-    case 'DATASTALE':
-    case 'DUMPDONE':
-      return tokens.length === 1 ? { kind: verb } : { kind: 'UNKNOWN', line };
-    case 'DELINFO':
-    case 'ADDCMD':
-    case 'DELCMD':
-      return tokens.length === 2 && name ? { kind: verb, name } : { kind: 'UNKNOWN', line };
-    case 'PID':
-      return tokens.length === 2 && name && /^[1-9]\d{0,9}$/.test(name)
-        ? { kind: 'PID', pid: Number(name) }
-        : { kind: 'UNKNOWN', line };
-    case 'OK':
-      return tokens.length === 2 && name === 'Goodbye' ? { kind: 'GOODBYE' } : { kind: 'UNKNOWN', line };
-    default:
-      return IGNORED_VERBS.has(verb) ? { kind: 'IGNORED', verb } : { kind: 'UNKNOWN', line };
-  }
-}
-
-/**
- * `SETINFO <name> "<value>"`. DUMPALL escapes the value, but NUT 2.8.0 broadcasts a changed value WITHOUT
- * escaping it (dstate_setinfo sends the raw string). So: if the quoted text is validly escaped, unescape it;
- * otherwise (a bare `"` or a lone trailing `\`) it can only be a raw broadcast: take it verbatim.
- * (A raw value whose backslashes happen to look like valid escapes is indistinguishable; the next DUMPALL corrects it.)
- */
-function parseSetinfo(line: string): DriverLine {
-  const m = /^SETINFO[ \t]+(\S+)[ \t]+"(.*)"[ \t]*$/.exec(line);
-  const name = m?.[1];
-  const quoted = m?.[2];
-  if (name === undefined || quoted === undefined || name.includes('"')) return { kind: 'UNKNOWN', line };
-  const escaped = /^(?:[^"\\]|\\.)*$/.test(quoted);
-  return { kind: 'SETINFO', name, value: escaped ? quoted.replace(/\\(.)/g, '$1') : quoted };
 }

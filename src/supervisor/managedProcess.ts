@@ -32,6 +32,12 @@ export interface ProcessExit {
   spawnError?: string;
 }
 
+/** How a process ended, for logs and errors: the spawn error, the signal or the exit code. */
+export function describeExit(exit: ProcessExit | undefined): string {
+  if (!exit) return 'still running';
+  return exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`);
+}
+
 export interface ManagedProcessOptions {
   /** Shown in logs, e.g. `upsd` or `dummy-ups -a ups1`. */
   label: string;

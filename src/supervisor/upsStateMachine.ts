@@ -1,3 +1,4 @@
+import type { AgentConfigShape } from '../config/schema.js';
 import { circuitOpen, type RecoveryPolicyConfig, recentRestarts, recoveryDelay } from './recoveryPolicy.js';
 import type { RecoveryReason, SupervisionState } from './types.js';
 
@@ -18,6 +19,19 @@ export interface MachineConfig extends RecoveryPolicyConfig {
   staleGraceMs: number;
   /** How long a freshly started driver may take to produce fresh data. */
   startTimeoutMs: number;
+}
+
+/** The machine's configuration from the supervisor's settings. */
+export function machineConfig(t: AgentConfigShape['supervisor']): MachineConfig {
+  return {
+    staleGraceMs: t.staleGrace,
+    startTimeoutMs: t.startTimeout,
+    backoffInitialMs: t.backoffInitial,
+    backoffMaxMs: t.backoffMax,
+    breakerRestarts: t.breakerRestarts,
+    breakerWindowMs: t.breakerWindow,
+    failedRetryMs: t.failedRetry,
+  };
 }
 
 interface Base {

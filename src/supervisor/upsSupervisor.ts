@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfigShape } from '../config/schema.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -7,18 +6,20 @@ import type { UpsConfEntry } from '../nut/confParser.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverBinary, type NutSetup, userArgs } from '../nut/nutSetup.js';
 import { DriverProbe } from './driverProbe.js';
-import { ManagedProcess } from './managedProcess.js';
+import { waitForFreshStatus } from './freshStatus.js';
+import { describeExit, ManagedProcess } from './managedProcess.js';
 import type { RecoveryReason, UpsSnapshot } from './types.js';
+import { UpsReadings } from './upsReadings.js';
 import {
   initialState,
   type MachineAction,
   type MachineConfig,
   type MachineInput,
   type MachineState,
+  machineConfig,
   nextDeadline,
   step,
 } from './upsStateMachine.js';
-import { mergePolledVars } from './varMerge.js';
 
 export type SupervisorTimings = AgentConfigShape['supervisor'];
 
@@ -45,19 +46,6 @@ export type RestartOutcome = { ok: true; durationMs: number } | { ok: false; err
 
 /** Fire a deadline timer slightly late rather than early, so the machine sees the deadline as passed. */
 const TICK_SLACK_MS = 5;
-const VERIFY_POLL_MS = 100;
-
-export function machineConfig(t: SupervisorTimings): MachineConfig {
-  return {
-    staleGraceMs: t.staleGrace,
-    startTimeoutMs: t.startTimeout,
-    backoffInitialMs: t.backoffInitial,
-    backoffMaxMs: t.backoffMax,
-    breakerRestarts: t.breakerRestarts,
-    breakerWindowMs: t.breakerWindow,
-    failedRetryMs: t.failedRetry,
-  };
-}
 
 /**
  * Supervises one UPS: its driver process, the persistent probe on the driver's socket, and the state machine.
@@ -74,11 +62,7 @@ export class UpsSupervisor {
   private probe: DriverProbe | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private vars = new Map<string, string>();
-  private commands: string[] = [];
-  private status: string | undefined;
-  /** When the driver's feed last set or deleted each variable: such values are newer than a poll sent earlier. */
-  private readonly feedAt = new Map<string, number>();
+  private readonly readings: UpsReadings;
   /** The driver's own stale flag (DATASTALE until DATAOK) on the current probe connection. */
   private driverStale = false;
   private lastFreshAt: number | undefined;
@@ -95,10 +79,15 @@ export class UpsSupervisor {
     this.now = deps.now ?? Date.now;
     this.machineConfig = machineConfig(deps.timings);
     this.machine = initialState(this.now());
-  }
-
-  get state(): MachineState {
-    return this.machine;
+    this.readings = new UpsReadings({
+      ups: this.name,
+      bus: deps.bus,
+      log: this.log,
+      now: this.now,
+      changed: () => {
+        if (!this.stopped) this.emitUpdated();
+      },
+    });
   }
 
   get driverPid(): number | undefined {
@@ -130,7 +119,7 @@ export class UpsSupervisor {
       const { forced } = await this.driver.stop(this.deps.timings.stopTimeout);
       if (forced) this.log.warn({ childPid: this.driver.pid }, 'driver needed SIGKILL to stop');
     }
-    for (const resolve of this.restartWaiters.splice(0)) resolve({ ok: false, error: 'agent stopping' });
+    this.settleRestartWaiters({ ok: false, error: 'agent stopping' });
   }
 
   /**
@@ -158,31 +147,17 @@ export class UpsSupervisor {
       }
       return;
     }
-    const status = result.vars.get('ups.status');
-    // WAIT: upsd has no data from the driver yet (it is still waiting for its dump); what the driver's own feed
-    // already told us is better than an empty answer.
-    if (status === 'WAIT') return;
-    const statusFromFeed = (this.feedAt.get('ups.status') ?? 0) > sentAt;
-    const { vars, superseded } = mergePolledVars(result.vars, this.vars, this.feedAt, sentAt);
-    for (const name of superseded) this.feedAt.delete(name);
-    this.replaceVars(vars);
-    if (status !== undefined && status !== 'WAIT') {
-      if (!statusFromFeed) this.noteStatus(status, 'upsd');
-      // upsd serves a driver's last values until its MAXAGE runs out: while the driver itself says its data is
-      // stale, a poll's answer is not fresh data (it would clear the grace period and restart it a poll later).
-      if (this.driverStale) return;
-      this.lastFreshAt = this.now();
-      this.dispatch({ type: 'fresh' });
-    }
+    if (this.readings.applyPoll(result.vars, sentAt) === undefined) return;
+    // upsd serves a driver's last values until its MAXAGE runs out: while the driver itself says its data is
+    // stale, a poll's answer is not fresh data (it would clear the grace period and restart it a poll later).
+    if (this.driverStale) return;
+    this.lastFreshAt = this.now();
+    this.dispatch({ type: 'fresh' });
   }
 
   /** Instant commands upsd lists for this UPS (set by the supervisor after LIST CMD). */
   setCommands(commands: string[]): void {
-    const sorted = [...commands].sort();
-    const changed = sorted.length !== this.commands.length || sorted.some((c, i) => c !== this.commands[i]);
-    this.commands = sorted;
-    // Part of the snapshot (MQTT offers them as buttons): a change is news like a changed variable.
-    if (changed && !this.stopped) this.emitUpdated();
+    this.readings.setCommands(commands);
   }
 
   snapshot(): UpsSnapshot {
@@ -191,8 +166,7 @@ export class UpsSupervisor {
       name: ups.name,
       ...(ups.desc ? { description: ups.desc } : {}),
       driver: ups.driver,
-      vars: Object.fromEntries(this.vars),
-      commands: [...this.commands],
+      ...this.readings.current(),
       supervisor: {
         state: this.machine.name,
         restarts: this.restarts,
@@ -256,20 +230,13 @@ export class UpsSupervisor {
       case 'recover':
         this.recovery = this.runRecovery(action.reason, action.attempt);
         break;
-      case 'recovered':
-        this.log.info(
-          { reason: action.reason, durationMs: action.durationMs, attempt: action.attempt },
-          `recovered from ${action.reason} in ${action.durationMs} ms`,
-        );
-        bus.emit('recovered', {
-          ups: this.name,
-          reason: action.reason,
-          durationMs: action.durationMs,
-          attempt: action.attempt,
-          at,
-        });
-        this.settleRestartWaiters({ ok: true, durationMs: action.durationMs });
+      case 'recovered': {
+        const { reason, durationMs, attempt } = action;
+        this.log.info({ reason, durationMs, attempt }, `recovered from ${reason} in ${durationMs} ms`);
+        bus.emit('recovered', { ups: this.name, reason, durationMs, attempt, at });
+        this.settleRestartWaiters({ ok: true, durationMs });
         break;
+      }
       case 'recovery-failed':
         this.log.error(
           {
@@ -312,7 +279,7 @@ export class UpsSupervisor {
       const pid = childPid ?? 0;
       this.log[exit.expected ? 'info' : 'warn'](
         { childPid: pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError },
-        `${ups.driver} exited${exit.expected ? '' : ' unexpectedly'} (${exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)})`,
+        `${ups.driver} exited${exit.expected ? '' : ' unexpectedly'} (${describeExit(exit)})`,
       );
       bus.emit('driver-exited', {
         ups: this.name,
@@ -360,18 +327,8 @@ export class UpsSupervisor {
       // Our driver cannot be reached where upsd and the probe look for it: to them it is as good as hung, and the
       // restart makes it bind the socket path again. (The probe has logged both pids as an error.)
       onForeign: () => this.dispatch({ type: 'hung' }),
-      onStatus: (status) => {
-        this.feedAt.set('ups.status', this.now());
-        this.vars.set('ups.status', status);
-        this.noteStatus(status, 'driver');
-        this.emitUpdated();
-      },
-      onVar: (name, value) => {
-        this.feedAt.set(name, this.now());
-        if (value === undefined) this.vars.delete(name);
-        else this.vars.set(name, value);
-        this.emitUpdated();
-      },
+      onStatus: (status) => this.readings.feedVar('ups.status', status),
+      onVar: (name, value) => this.readings.feedVar(name, value),
       onStale: () => {
         this.driverStale = true;
         this.log.warn('driver flags its data stale');
@@ -386,20 +343,6 @@ export class UpsSupervisor {
     });
     this.probe = probe;
     probe.start();
-  }
-
-  private noteStatus(status: string, source: 'driver' | 'upsd'): void {
-    if (status === 'WAIT' || status === this.status) return;
-    const from = this.status;
-    this.status = status;
-    this.log.info({ from, to: status, source }, `ups.status ${from ?? '(none)'} → ${status}`);
-    this.deps.bus.emit('status-changed', { ups: this.name, from, to: status, source, at: this.now() });
-  }
-
-  private replaceVars(next: Map<string, string>): void {
-    const changed = next.size !== this.vars.size || [...next].some(([k, v]) => this.vars.get(k) !== v);
-    this.vars = next;
-    if (changed) this.emitUpdated();
   }
 
   private emitUpdated(): void {
@@ -433,37 +376,22 @@ export class UpsSupervisor {
     if (this.stopped) return;
 
     const driver = this.startDriver();
-    const error = await this.waitForFreshData(driver, startedAt + timings.verifyTimeout);
+    const result = await waitForFreshStatus({
+      client: this.deps.client,
+      ups: this.name,
+      driver,
+      deadline: startedAt + timings.verifyTimeout,
+      timeoutMs: timings.verifyTimeout,
+      now: this.now,
+      stopped: () => this.stopped,
+    });
+    if (result.ok) this.readings.noteStatus(result.status, 'upsd');
     if (this.stopped) return;
-    if (error) this.dispatch({ type: 'recovery-failed', error });
-    else {
-      this.lastFreshAt = this.now();
-      this.dispatch({ type: 'recovery-succeeded' });
+    if (!result.ok) {
+      this.dispatch({ type: 'recovery-failed', error: result.error });
+      return;
     }
-  }
-
-  /** Polls upsd quickly (GET VAR is a 0.06 ms round trip) until it serves a real status. Returns an error or undefined. */
-  private async waitForFreshData(driver: ManagedProcess, deadline: number): Promise<string | undefined> {
-    const { client, timings } = this.deps;
-    let last = 'no answer from upsd';
-    while (!this.stopped) {
-      if (!driver.running) {
-        const exit = driver.exit;
-        return `driver exited during start (${exit?.spawnError ?? (exit?.signal ? `signal ${exit.signal}` : `code ${exit?.code}`)})`;
-      }
-      if (this.now() >= deadline) return `no fresh data within ${timings.verifyTimeout} ms (${last})`;
-      try {
-        const status = await client.getVar(this.name, 'ups.status');
-        if (status !== 'WAIT') {
-          this.noteStatus(status, 'upsd');
-          return undefined;
-        }
-        last = 'upsd says WAIT';
-      } catch (error) {
-        last = (error as Error).message;
-      }
-      await sleep(VERIFY_POLL_MS);
-    }
-    return 'agent stopping';
+    this.lastFreshAt = this.now();
+    this.dispatch({ type: 'recovery-succeeded' });
   }
 }

@@ -5,7 +5,7 @@ import type { NutClient } from '../nut/client.js';
 import { NutConnectionError, NutTimeoutError } from '../nut/errors.js';
 import { type NutSetup, userArgs } from '../nut/nutSetup.js';
 import { abortableSleep } from './abortableSleep.js';
-import { ManagedProcess } from './managedProcess.js';
+import { describeExit, ManagedProcess } from './managedProcess.js';
 import type { PollResult, SupervisorTimings } from './upsSupervisor.js';
 
 export interface UpsdSupervisorDeps {
@@ -127,7 +127,7 @@ export class UpsdSupervisor {
         at: Date.now(),
       });
       if (exit.expected || this.stopped || this.process !== upsd) return;
-      const detail = exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`);
+      const detail = describeExit(exit);
       this.crashes = Date.now() - this.startedAt > STABLE_AFTER_MS ? 1 : this.crashes + 1;
       const delay = upsdRestartDelay(this.crashes);
       this.log.error(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseDriverLine } from '../../src/nut/driverLine.js';
 import {
   isNutError,
   NUT_ERROR_CODES,
@@ -14,7 +15,6 @@ import {
   listReply,
   maskRequest,
   okReply,
-  parseDriverLine,
   parseErr,
   type ReplyReader,
   textReply,
