@@ -123,30 +123,22 @@ await runBench(async () => {
     process.stdout.write(
       `\nCPU profile, ${r.size} UPSes, measured window (${r.profile.file}): ${s.samples} samples over ${(s.totalMs / 1000).toFixed(1)} s, ${(100 * (1 - s.idleShare)).toFixed(1)} % not idle\n`,
     );
+    const ms = (v: number) => `${Math.round(v)} ms`;
+    const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
     printTable(
       'by code area (self time, % of the non-idle time)',
       ['area', 'self', 'share'],
-      s.areas.map((a) => [a.area, `${Math.round(a.selfMs)} ms`, `${(a.share * 100).toFixed(1)} %`]),
+      s.areas.map((a) => [a.area, ms(a.selfMs), pct(a.share)]),
     );
     printTable(
       'top functions (self time)',
       ['function', 'where', 'self', 'share'],
-      s.topFunctions.map((f) => [
-        f.name,
-        f.where,
-        `${Math.round(f.selfMs)} ms`,
-        `${(f.share * 100).toFixed(1)} %`,
-      ]),
+      s.topFunctions.map((f) => [f.name, f.where, ms(f.selfMs), pct(f.share)]),
     );
     printTable(
       "the agent's functions by inclusive time (self + callees)",
       ['function', 'where', 'total', 'share'],
-      s.agentInclusive.map((f) => [
-        f.name,
-        f.where,
-        `${Math.round(f.totalMs)} ms`,
-        `${(f.share * 100).toFixed(1)} %`,
-      ]),
+      s.agentInclusive.map((f) => [f.name, f.where, ms(f.totalMs), pct(f.share)]),
     );
   }
 

@@ -102,6 +102,7 @@ await runBench(
       ].join('\n'),
     );
     const result = await soak.run();
+    if (result.aborted) return; // Ctrl-C: runBench is cleaning up and exits 130
     const report = formatReport(result);
     process.stdout.write(`${report}\n\nsoak took ${((Date.now() - started) / 60_000).toFixed(1)} min\n`);
     writeFileSync(join(o.outDir, 'report.txt'), `${report}\n`);

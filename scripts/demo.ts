@@ -3,14 +3,11 @@
 // low battery → online); after ~20 s the demo hangs the driver (SIGSTOP) so you can watch the agent notice and
 // recover it. `npm run demo -- --broker mqtt://host:1883` publishes to your own broker instead (the UPS then
 // appears in your Home Assistant). Ctrl-C stops everything it started.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
-import mqtt from 'mqtt';
+import { AgentProcess } from '../test/fixtures/agentCli.js';
+import { startMosquitto } from '../test/fixtures/mosquitto.js';
+import { observe, type Received } from '../test/fixtures/mqttObserver.js';
+import { createNutLab } from '../test/fixtures/nutLab.js';
 
 const HANG_AFTER_MS = 20_000;
 const BASE = 'nut';
@@ -43,30 +40,6 @@ ups.status: OB DISCHRG LB
 TIMER 10
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** Should this script die without its orderly stop, take its children along. */
-function killOnExit(child: ResultPromise): void {
-  process.once('exit', () => {
-    if (child.exitCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
 const now = () => new Date().toISOString().slice(11, 23);
 const say = (who: string, text: string) => console.log(`${now()}  ${who.padEnd(6)} ${text}`);
 
@@ -83,43 +56,10 @@ function parseArgs(argv: string[]): { broker?: string } {
   return {};
 }
 
-async function startBroker(dir: string): Promise<{ url: string; process: ResultPromise }> {
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  await writeFile(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nlog_dest none\n`,
-  );
-  // Own process group, no execa cleanup: Ctrl-C must reach only this script, which stops the agent first (so it
-  // can still publish `offline`) and the broker last.
-  const broker = execa('mosquitto', ['-c', conf], {
-    reject: false,
-    stdin: 'ignore',
-    detached: true,
-    cleanup: false,
-  });
-  killOnExit(broker);
-  const url = `mqtt://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 500 });
-      probe.once('connect', () => resolve(true));
-      probe.once('error', () => resolve(false));
-      probe.once('close', () => resolve(false));
-    }).catch(() => false);
-    if (ok) return { url, process: broker };
-    await sleep(100);
-  }
-  throw new Error('the private Mosquitto broker did not start');
-}
-
 /** Prints what reaches MQTT, readably: availability, status changes, supervisor events. */
-function watchMqtt(url: string): mqtt.MqttClient {
-  const client = mqtt.connect(url, { clientId: `nut-mqtt-demo-viewer-${process.pid}` });
+function printer(): (m: Received) => void {
   let lastLine = '';
-  client.on('connect', () => client.subscribe([`${BASE}/#`]));
-  client.on('message', (topic, payload) => {
-    const text = payload.toString();
+  return ({ topic, text }) => {
     if (topic === `${BASE}/bridge/state`) say('mqtt', `bridge ${text}`);
     else if (topic === `${BASE}/${UPS}/availability`) say('mqtt', `${UPS} availability ${text}`);
     else if (topic === `${BASE}/${UPS}/event` || topic === `${BASE}/bridge/event`) {
@@ -139,78 +79,58 @@ function watchMqtt(url: string): mqtt.MqttClient {
       if (line !== lastLine) say('state', line);
       lastLine = line;
     }
-  });
-  return client;
+  };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const dir = await mkdtemp(join(tmpdir(), 'nm-demo-'));
-  const etc = join(dir, 'etc');
-  const state = join(dir, 'st');
-  await mkdir(etc);
-  await mkdir(state);
-  const upsdPort = await freePort();
-  await writeFile(
-    join(etc, 'ups.conf'),
-    `user = root\n\n[${UPS}]\n  driver = dummy-ups\n  port = ${UPS}.seq\n  desc = "Simulated CyberPower CP1500PFCLCD"\n`,
-  );
-  await writeFile(join(etc, 'upsd.conf'), `LISTEN 127.0.0.1 ${upsdPort}\n`, { mode: 0o600 });
-  await writeFile(join(etc, 'upsd.users'), '', { mode: 0o600 });
-  await writeFile(join(etc, `${UPS}.seq`), SEQUENCE);
-
-  const broker = args.broker ? undefined : await startBroker(dir);
+  const lab = await createNutLab({
+    upses: [{ name: UPS, seq: SEQUENCE, desc: 'Simulated CyberPower CP1500PFCLCD' }],
+  });
+  // Own process groups: Ctrl-C must reach only this script, which stops the agent first (so it can still publish
+  // `offline`) and the broker last.
+  const broker = args.broker ? undefined : await startMosquitto({ detached: true });
   const brokerUrl = args.broker ?? (broker?.url as string);
+  const { hostname, port } = new URL(brokerUrl);
 
-  console.log(`nut-mqtt demo — NUT config in ${etc}`);
+  console.log(`nut-mqtt demo — NUT config in ${lab.confPath}`);
   console.log(
-    `  upsd (port 3493's stand-in): 127.0.0.1:${upsdPort}   try: upsc ${UPS}@127.0.0.1:${upsdPort}`,
+    `  upsd (port 3493's stand-in): 127.0.0.1:${lab.port}   try: upsc ${UPS}@127.0.0.1:${lab.port}`,
   );
   console.log(
-    `  MQTT: ${brokerUrl.replace(/\/\/[^@/]*@/, '//***@')}   try: mosquitto_sub -h ${new URL(brokerUrl).hostname} -p ${new URL(brokerUrl).port || 1883} -t '${BASE}/#' -v`,
+    `  MQTT: ${brokerUrl.replace(/\/\/[^@/]*@/, '//***@')}   try: mosquitto_sub -h ${hostname} -p ${port || 1883} -t '${BASE}/#' -v`,
   );
   console.log(
-    `  restart by hand: mosquitto_pub -h ${new URL(brokerUrl).hostname} -p ${new URL(brokerUrl).port || 1883} -t ${BASE}/${UPS}/command -m restart`,
+    `  restart by hand: mosquitto_pub -h ${hostname} -p ${port || 1883} -t ${BASE}/${UPS}/command -m restart`,
   );
   console.log(`  a driver hang is injected ${HANG_AFTER_MS / 1000} s after start; Ctrl-C stops everything\n`);
 
-  const agent = execa('node', [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'run'], {
-    env: {
-      NUT_CONFPATH: etc,
-      NUT_STATEPATH: state,
-      NUT_ALTPIDPATH: state,
-      NUT_USER: 'root',
-      LOG_LEVEL: 'info',
-      MQTT_URL: brokerUrl,
-      MQTT_BASE_TOPIC: BASE,
-    },
-    reject: false,
-    stdin: 'ignore',
-    stderr: 'inherit',
-    forceKillAfterDelay: 15_000,
-    detached: true,
-    cleanup: false,
-  });
-  killOnExit(agent);
-  const viewer = watchMqtt(brokerUrl);
-
   let driverPid: number | undefined;
-  createInterface({ input: agent.stdout }).on('line', (line) => {
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      console.log(line);
-      return;
-    }
-    if (entry.msg === 'started dummy-ups' && typeof entry.childPid === 'number') driverPid = entry.childPid;
-    if (entry.out) return; // NUT's own chatter
-    if (
-      (entry.level as number) >= 40 ||
-      /recover|hung|first fresh|exited|started|state /.test(String(entry.msg))
-    ) {
-      say('agent', String(entry.msg));
-    }
+  const agent = new AgentProcess({
+    env: { ...lab.env, NUT_USER: 'root', LOG_LEVEL: 'info', MQTT_URL: brokerUrl, MQTT_BASE_TOPIC: BASE },
+    logFile: join(lab.dir, 'agent.log'),
+    detached: true,
+    onLine: (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        console.log(line);
+        return;
+      }
+      if (entry.msg === 'started dummy-ups' && typeof entry.childPid === 'number') driverPid = entry.childPid;
+      if (entry.out) return; // NUT's own chatter
+      if (
+        (entry.level as number) >= 40 ||
+        /recover|hung|first fresh|exited|started|state /.test(String(entry.msg))
+      )
+        say('agent', String(entry.msg));
+    },
+  });
+  // Not awaited: a --broker that is down must not hold up the demo (the agent retries it too).
+  const viewer = observe({ url: brokerUrl }, [`${BASE}/#`]).then((obs) => {
+    obs.listen(printer());
+    return obs;
   });
 
   const hang = setTimeout(() => {
@@ -225,19 +145,19 @@ async function main(): Promise<void> {
     stopping = true;
     clearTimeout(hang);
     console.log('\nstopping the agent (it stops upsd and the driver)…');
-    agent.kill('SIGTERM');
+    void agent.stop(15_000);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
-  const result = await agent;
+  const exit = await agent.exited;
   clearTimeout(hang);
-  await viewer.endAsync();
-  broker?.process.kill('SIGTERM');
-  await broker?.process;
-  await rm(dir, { recursive: true, force: true });
-  console.log(`agent exited with code ${result.exitCode}; broker stopped; removed ${dir}`);
-  process.exitCode = result.exitCode ?? 1;
+  if (exit.code !== 0) console.log(agent.logTail(10));
+  await Promise.race([viewer.then((obs) => obs.stop()), new Promise((resolve) => setTimeout(resolve, 1000))]);
+  await broker?.stop();
+  await lab.stop();
+  console.log(`agent exited with code ${exit.code}; broker stopped; removed ${lab.dir}`);
+  process.exit(exit.code ?? 1);
 }
 
 await main();

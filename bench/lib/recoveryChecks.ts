@@ -1,5 +1,6 @@
 // What each contender did outside the fault windows (false restarts, warnings), and the per-trial detail file.
 import { writeFileSync } from 'node:fs';
+import { groupWarnings } from '../../test/fixtures/agentCli.js';
 import type { AgentContender } from './agentContender.js';
 import type { NaiveContender } from './naiveContender.js';
 import type { TrialResult } from './trial.js';
@@ -35,15 +36,11 @@ export function unexpectedActivity(
   const warnings = agent.lines.filter(
     (l) => l.level >= 40 && l.t >= firstTrial && !(l.ups && inWindow(results, agent.name, l.ups, l.t)),
   );
-  const byMsg = new Map<string, number>();
-  for (const l of warnings) {
-    const key = `${l.ups ? `${l.ups}: ` : ''}${l.msg}`.replace(/\d+/g, 'N');
-    byMsg.set(key, (byMsg.get(key) ?? 0) + 1);
-  }
+  const groups = groupWarnings(warnings, (l) => `${l.ups ? `${l.ups}: ` : ''}${l.msg}`);
   out.push(
-    `nut-mqtt warnings/errors outside fault windows (after the first trial): ${warnings.length}${[...byMsg]
+    `nut-mqtt warnings/errors outside fault windows (after the first trial): ${warnings.length}${groups
       .slice(0, 10)
-      .map(([m, n]) => `\n    ${n}× ${m}`)
+      .map((g) => `\n    ${g.count}× ${g.message}`)
       .join('')}`,
   );
   const naiveFalse = naive

@@ -5,10 +5,9 @@ import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentProcess } from '../../test/fixtures/agentCli.js';
+import { Cleanup } from '../../test/fixtures/cleanup.js';
 import { labProcesses, sweepLab } from '../../test/fixtures/labProcs.js';
-import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
-import { type Observer, observe } from '../../test/fixtures/mqttObserver.js';
-import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
+import { startMqttLab } from '../../test/fixtures/mqttAgent.js';
 import { sleep } from '../../test/fixtures/proc.js';
 import { onCleanup } from '../lib/run.js';
 import { type Change, ChangeDriver } from './changes.js';
@@ -76,28 +75,24 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
     leftovers: [],
   };
 
-  let broker: Broker | undefined;
-  let lab: NutLab | undefined;
-  let watcher: Observer | undefined;
-  const match = { confPath: '', dirs: [] as string[] };
-  const unregister = onCleanup(`scale ${size}`, async () => {
-    if (match.confPath) await sweepLab(match);
-    await watcher?.stop().catch(() => undefined);
-    await lab?.stop().catch(() => undefined);
-    await broker?.stop().catch(() => undefined);
-  });
-
+  // Everything of this size, stopped at its end (or by the bench's cleanup on Ctrl-C).
+  const cleanup = new Cleanup();
+  const unregister = onCleanup(`scale ${size}`, () => cleanup.run().then(() => undefined));
+  let match: { confPath: string; dirs: string[] } | undefined;
   try {
-    broker = await startMosquitto();
-    const upses: LabUps[] = names.map((name) => ({
-      name,
-      options: { pollinterval: String(opts.driverPoll) },
-    }));
-    lab = await createNutLab({ upses });
-    match.confPath = lab.confPath;
-    match.dirs = [lab.dir];
-    const mqtt = await observe(broker, [`${BASE}/#`], { reconnectPeriodMs: 1000 });
-    watcher = mqtt;
+    const {
+      broker,
+      lab,
+      obs: mqtt,
+    } = await startMqttLab(
+      {
+        upses: names.map((name) => ({ name, options: { pollinterval: String(opts.driverPoll) } })),
+        observe: [`${BASE}/#`],
+        observer: { reconnectPeriodMs: 1000 },
+      },
+      cleanup,
+    );
+    match = { confPath: lab.confPath, dirs: [lab.dir] };
     const online = () =>
       names.filter((u) => mqtt.latest(`${BASE}/${u}/availability`)?.text === 'online').length;
 
@@ -120,7 +115,7 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
     const { pid } = agent;
     const exited = (): string | undefined =>
       agent.exit && (agent.exit.signal ? `signal ${agent.exit.signal}` : `code ${agent.exit.code}`);
-    const unregisterAgent = onCleanup(`agent of scale ${size}`, () => agent.stop().then(() => undefined));
+    cleanup.add('agent', () => agent.stop().then(() => undefined));
 
     // --- start-up: spawn → every UPS `online` on MQTT ---------------------------------------------------------------
     const startDeadline = spawnedAt + opts.startupTimeoutMs;
@@ -185,18 +180,9 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
       throw new Error(`the agent exited during the window (${exited()}); see ${logFile}`);
 
     // --- stop the agent, then nothing of this lab may be left --------------------------------------------------------
-    const stopped = await agent.stop(60_000);
-    unregisterAgent();
-    result.agentExit = stopped.summary;
+    result.agentExit = (await agent.stop(60_000)).summary;
     // The agent stops every NUT process before it exits; give the kernel a moment to reap them.
-    const leftDeadline = Date.now() + 5000;
-    let left = labProcesses(match);
-    while (left.length > 0 && Date.now() < leftDeadline) {
-      await sleep(100);
-      left = labProcesses(match);
-    }
-    result.leftovers = left.map((p) => `${p.pid} ${p.argv.join(' ')}`);
-    if (left.length > 0) await sweepLab(match);
+    result.leftovers = (await sweepLab(match, 5000)).map((p) => `${p.pid} ${p.argv.join(' ')}`);
 
     result.agentWarnings = readFileSync(logFile, 'utf8')
       .split('\n')
@@ -218,16 +204,11 @@ export async function runSize(opts: SizeOptions): Promise<SizeResult> {
   } catch (error) {
     result.error = (error as Error).message;
   } finally {
-    if (match.confPath) {
-      const left = labProcesses(match);
-      if (left.length > 0) {
-        result.leftovers.push(...left.map((p) => `${p.pid} ${p.argv.join(' ')} (after an error)`));
-        await sweepLab(match);
-      }
+    if (match) {
+      const left = await sweepLab(match);
+      result.leftovers.push(...left.map((p) => `${p.pid} ${p.argv.join(' ')} (after an error)`));
     }
-    await watcher?.stop().catch(() => undefined);
-    await lab?.stop().catch(() => undefined);
-    await broker?.stop().catch(() => undefined);
+    await cleanup.run();
     unregister();
   }
   return result;

@@ -1,8 +1,6 @@
 // The soak's summary: per fault kind (injected, recovered, time to fresh data), the targets with met / NOT MET,
 // and the evidence behind anything that missed (which fault, which UPS, which log lines), with what the agent
 // logged at warn level and above grouped by message.
-import { readFileSync } from 'node:fs';
-import { parseLogLine } from '../../test/fixtures/agentCli.js';
 import { max, median, fmtSec as secs, formatTable as table } from '../../test/fixtures/stats.js';
 import { EXPECTED_REASON, FAULT_KINDS, type FaultKind, KIND_LABEL } from './faults.js';
 import type { FaultRecord, SoakResult } from './runner.js';
@@ -23,6 +21,15 @@ export function wronglyRestarted(r: SoakResult): number {
   return r.faults.reduce((n, f) => n + f.wrongRestarts.length, 0);
 }
 
+/** A count that must be 0. */
+const none = (id: string, name: string, n: number): Target => ({
+  id,
+  name,
+  value: String(n),
+  required: '0',
+  met: n === 0,
+});
+
 export function targets(r: SoakResult): Target[] {
   const recovered = r.faults.filter((f) => f.recoveredMs !== undefined).length;
   const { start, end } = r.fds;
@@ -36,27 +43,9 @@ export function targets(r: SoakResult): Target[] {
       required: 'all',
       met: recovered === r.faults.length && r.faults.length === r.options.faults,
     },
-    {
-      id: 'agent-exits',
-      name: 'agent restarts (unexpected exits)',
-      value: String(r.agentExits.length),
-      required: '0',
-      met: r.agentExits.length === 0,
-    },
-    {
-      id: 'wrong-restarts',
-      name: 'UPSes wrongly restarted',
-      value: String(wronglyRestarted(r)),
-      required: '0',
-      met: wronglyRestarted(r) === 0,
-    },
-    {
-      id: 'disagreements',
-      name: 'retained state disagreeing with upsd at the end',
-      value: String(r.disagreements.length),
-      required: '0',
-      met: r.disagreements.length === 0,
-    },
+    none('agent-exits', 'agent restarts (unexpected exits)', r.agentExits.length),
+    none('wrong-restarts', 'UPSes wrongly restarted', wronglyRestarted(r)),
+    none('disagreements', 'retained state disagreeing with upsd at the end', r.disagreements.length),
     {
       id: 'stop',
       name: 'agent stop on SIGTERM',
@@ -66,13 +55,7 @@ export function targets(r: SoakResult): Target[] {
       required: 'exit 0',
       met: stop !== undefined && stop.code === 0 && !stop.forced,
     },
-    {
-      id: 'leaked',
-      name: 'leaked NUT processes after the agent exited',
-      value: String(r.leaked.length),
-      required: '0',
-      met: r.leaked.length === 0,
-    },
+    none('leaked', 'leaked NUT processes after the agent exited', r.leaked.length),
     {
       id: 'fds',
       name: 'agent open fds: before first fault / before last / end',
@@ -225,63 +208,4 @@ export function formatReport(r: SoakResult): string {
     `observer: ${r.observer.messages} MQTT messages, ${r.observer.reconnects} reconnect(s); setup ${secs(r.setupMs)}`,
   );
   return out.join('\n');
-}
-
-// --- the agent's log ---------------------------------------------------------------------------------------------
-
-export interface LogGroup {
-  level: 'warn' | 'error' | 'fatal';
-  message: string;
-  count: number;
-  /** The first line of the group, verbatim. */
-  example: string;
-}
-
-export interface LogSummary {
-  lines: number;
-  /** Lines that are not pino JSON (a crash trace, say). */
-  other: string[];
-  groups: LogGroup[];
-}
-
-const LEVELS: Record<number, LogGroup['level']> = { 40: 'warn', 50: 'error', 60: 'fatal' };
-
-/** Folds pids, counts, durations and timestamps so that one kind of message is one group. */
-function fold(msg: string): string {
-  return msg
-    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
-    .replace(/\d+(\.\d+)?/g, '#')
-    .slice(0, 200);
-}
-
-export function summarizeLog(file: string): LogSummary {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { lines: 0, other: ['(no log file)'], groups: [] };
-  }
-  const groups = new Map<string, LogGroup>();
-  const other: string[] = [];
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  for (const line of lines) {
-    const entry = parseLogLine(line);
-    if (!entry) {
-      if (other.length < 50) other.push(line.slice(0, 300));
-      continue;
-    }
-    const level = LEVELS[entry.level];
-    if (!level) continue;
-    const message = fold(entry.msg);
-    const key = `${level} ${message}`;
-    const g = groups.get(key);
-    if (g) g.count += 1;
-    else groups.set(key, { level, message, count: 1, example: line.slice(0, 600) });
-  }
-  const rank = { fatal: 0, error: 1, warn: 2 };
-  return {
-    lines: lines.length,
-    other,
-    groups: [...groups.values()].sort((a, b) => rank[a.level] - rank[b.level] || b.count - a.count),
-  };
 }

@@ -3,26 +3,25 @@
 // Faults are injected one at a time: each waits until everything is healthy again, then a random pause, then the
 // fault; its recovery is timed until the outside world sees fresh data (MQTT availability `online` again and upsd
 // serving a real status), capped per fault. See bench/soak.ts for the command line.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentExit, AgentProcess } from '../../test/fixtures/agentCli.js';
+import { type AgentExit, AgentProcess, type LogSummary, summarizeLog } from '../../test/fixtures/agentCli.js';
 import {
-  labProcesses,
   type NutPids,
   nutPids,
   type ProcInfo,
   signalLabPid,
   sweepLab,
 } from '../../test/fixtures/labProcs.js';
-import { type Broker, startMosquitto } from '../../test/fixtures/mosquitto.js';
-import { type Observer, observe, retainedOn } from '../../test/fixtures/mqttObserver.js';
-import { createNutLab, type LabUps, type NutLab } from '../../test/fixtures/nutLab.js';
+import type { Broker } from '../../test/fixtures/mosquitto.js';
+import { startMqttLab } from '../../test/fixtures/mqttAgent.js';
+import { type Observer, retainedOn } from '../../test/fixtures/mqttObserver.js';
 import { Rng } from '../../test/fixtures/prng.js';
 import { fdCount, rssKb, sleep } from '../../test/fixtures/proc.js';
-import { type Q1Simulator, startQ1Simulator } from '../../test/fixtures/q1Simulator.js';
+import type { Q1Simulator } from '../../test/fixtures/q1Simulator.js';
 import { UpsdObserver } from '../../test/fixtures/upsdObserver.js';
-import { onCleanup } from '../lib/run.js';
+import { cleanup, onCleanup } from '../lib/run.js';
 import {
   type ActiveFault,
   commandResponse,
@@ -31,7 +30,6 @@ import {
   inject,
   jsonObject,
 } from './faults.js';
-import { type LogSummary, summarizeLog } from './report.js';
 import { type PlannedFault, planFaults } from './schedule.js';
 
 export const BASE_TOPIC = 'nut';
@@ -131,25 +129,18 @@ export class Soak {
     await mkdir(o.outDir, { recursive: true });
 
     // --- setup ------------------------------------------------------------------------------------------------
-    const broker: Broker = await startMosquitto();
-    onCleanup('broker', () => broker.stop());
-    let sim: Q1Simulator | undefined;
-    if (o.q1) {
-      const simDir = await mkdtemp(join(tmpdir(), 'soak-q1-'));
-      onCleanup('Q1 simulator dir', () => rm(simDir, { recursive: true, force: true }));
-      const s = await startQ1Simulator(simDir);
-      sim = s;
-      onCleanup('Q1 simulator', () => s.stop());
-    }
-    const dummies = Array.from({ length: o.upses }, (_, i) => `ups${i + 1}`);
-    const labUpses: LabUps[] = dummies.map((name) => ({ name }));
-    if (sim) labUpses.push({ name: Q1_UPS, driver: 'blazer_ser', port: sim.ttyPath });
-    const lab: NutLab = await createNutLab({ upses: labUpses });
-    onCleanup('NUT lab', () => lab.stop());
-    const upses = labUpses.map((u) => u.name);
-    // The outside view, as Home Assistant or Node-RED would have it.
-    const obs = await observe(broker, [`${BASE_TOPIC}/#`], { reconnectPeriodMs: 250 });
-    onCleanup('MQTT observer', () => obs.stop());
+    // The outside view (an MQTT client on `<base>/#`) is subscribed before the agent starts, as Home Assistant or
+    // Node-RED would be.
+    const { broker, lab, obs, sim } = await startMqttLab(
+      {
+        upses: Array.from({ length: o.upses }, (_, i) => ({ name: `ups${i + 1}` })),
+        ...(o.q1 ? { q1Ups: Q1_UPS } : {}),
+        observe: [`${BASE_TOPIC}/#`],
+        observer: { reconnectPeriodMs: 250 },
+      },
+      cleanup,
+    );
+    const upses = lab.upses.map((u) => u.name);
     const upsd = new UpsdObserver(lab.port);
     onCleanup('upsd client', () => upsd.close());
 
@@ -287,8 +278,7 @@ export class Soak {
       const { exit, forced } = await agent.stop(30_000);
       agentStop = { code: exit.code, signal: exit.signal, forced, ms: Date.now() - t0 };
     }
-    const leaked = labProcesses(lab.confPath);
-    if (leaked.length > 0) await sweepLab(lab.confPath);
+    const leaked = await sweepLab(lab.confPath);
 
     return {
       options: o,
