@@ -34,15 +34,14 @@ import {
 export interface NutClientOptions {
   host: string;
   port: number;
-  /** Per request, from the moment it is written. Default 5000. */
+  /** Per request, from the moment it is written. */
   requestTimeoutMs?: number;
-  /** Default 3000. */
   connectTimeoutMs?: number;
-  /** Send `VER` after this long without a request (upsd drops clients idle for 60 s). Default 30000; 0 = off. */
+  /** Send `VER` after this long without a request; 0 = off. */
   keepAliveMs?: number;
-  /** A longer reply line is a protocol error and drops the connection. Default 64 KiB. */
+  /** A longer reply line is a protocol error and drops the connection. */
   maxLineBytes?: number;
-  /** A LIST with more items is a protocol error. Default 20000. */
+  /** A LIST with more items is a protocol error. */
   maxListItems?: number;
   logger?: Logger;
 }
@@ -52,6 +51,19 @@ export interface NutClientEvents {
   /** The connection is gone; every pending request has been rejected. */
   disconnect: [error: Error];
 }
+
+const DEFAULTS = {
+  /** The agent passes REQUEST_TIMEOUT; upsd answers in well under a millisecond when it is well. */
+  requestTimeoutMs: 5000,
+  /** upsd is on loopback or the LAN and accepts at once; 3 s leaves room for a busy host. */
+  connectTimeoutMs: 3000,
+  /** upsd drops clients idle for 60 s: a VER at half that keeps the connection. */
+  keepAliveMs: 30_000,
+  /** Far above any real reply line (a variable's value is at most 256 bytes). */
+  maxLineBytes: 64 * 1024,
+  /** Far above any real UPS (a few hundred variables), low enough to bound a hostile server's memory. */
+  maxListItems: 20_000,
+} as const;
 
 interface Pending {
   request: string; // masked, for errors
@@ -78,11 +90,11 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.opts = {
       host: opts.host,
       port: opts.port,
-      requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 3000,
-      keepAliveMs: opts.keepAliveMs ?? 30_000,
-      maxLineBytes: opts.maxLineBytes ?? 64 * 1024,
-      maxListItems: opts.maxListItems ?? 20_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      keepAliveMs: opts.keepAliveMs ?? DEFAULTS.keepAliveMs,
+      maxLineBytes: opts.maxLineBytes ?? DEFAULTS.maxLineBytes,
+      maxListItems: opts.maxListItems ?? DEFAULTS.maxListItems,
     };
     this.log = opts.logger;
     this.splitter = this.newSplitter();
@@ -181,14 +193,7 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     if (this.closed) throw closedError();
     // Build every line first: a bad argument must fail before we connect or send credentials.
     const lines = instcmdLines(ups, command, auth, options.value);
-    const session = new NutClient({ ...this.opts, keepAliveMs: 0, logger: this.log });
-    try {
-      return await runInstcmd(session, lines, options);
-    } catch (err) {
-      throw scrub(err, auth.password);
-    } finally {
-      await session.close();
-    }
+    return runInstcmd(new NutClient({ ...this.opts, keepAliveMs: 0, logger: this.log }), lines, options);
   }
 
   /** USERNAME and PASSWORD, each answered OK (a session's first step). */
@@ -382,15 +387,4 @@ function connectionLost(reason: Error, request: string): NutConnectionError {
     request,
     cause: reason,
   });
-}
-
-/** A hostile server could echo the password into a reply we quote in an error; cut it out. */
-function scrub(err: unknown, secret: string): unknown {
-  if (!(err instanceof Error) || secret === '') return err;
-  const mask = (s: string) => s.split(secret).join('***');
-  err.message = mask(err.message);
-  if (err instanceof NutProtocolError && err.line !== undefined) {
-    Object.defineProperty(err, 'line', { value: mask(err.line) });
-  }
-  return err;
 }

@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NutClient } from './client.js';
-import { isNutError } from './errors.js';
+import { isNutError, NutProtocolError } from './errors.js';
 import { buildRequest } from './protocol.js';
 
 export interface InstcmdOptions {
@@ -38,6 +38,8 @@ export interface InstcmdLines {
   username: string;
   password: string;
   instcmd: string;
+  /** The password as given, to cut out of error messages (a hostile server could echo it). */
+  secret: string;
 }
 
 export function instcmdLines(
@@ -50,6 +52,7 @@ export function instcmdLines(
     username: buildRequest('USERNAME', [auth.username]),
     password: buildRequest('PASSWORD', [], [auth.password]),
     instcmd: buildRequest('INSTCMD', [ups, command], value === undefined ? [] : [value]),
+    secret: auth.password,
   };
 }
 
@@ -58,8 +61,25 @@ const DEFAULT_RESULT_TIMEOUT_MS = 10_000;
 const POLL_DELAYS_MS = [50, 100, 200, 400];
 const POLL_MAX_DELAY_MS = 500;
 
-/** Runs the exchange on `session` (a fresh NutClient the caller closes). Throws what the session throws. */
+/**
+ * Runs the exchange on `session` (a fresh NutClient, closed here). Throws what the session throws, with the
+ * password cut out of the message.
+ */
 export async function runInstcmd(
+  session: NutClient,
+  lines: InstcmdLines,
+  options: InstcmdOptions,
+): Promise<InstcmdResult> {
+  try {
+    return await exchange(session, lines, options);
+  } catch (err) {
+    throw scrub(err, lines.secret);
+  } finally {
+    await session.close();
+  }
+}
+
+async function exchange(
   session: NutClient,
   lines: InstcmdLines,
   options: InstcmdOptions,
@@ -94,4 +114,15 @@ async function followTracking(session: NutClient, id: string, timeoutMs: number)
     if (waitedMs >= timeoutMs) return { outcome: 'timeout', trackingId: id, waitedMs };
     await sleep(Math.min(POLL_DELAYS_MS[poll] ?? POLL_MAX_DELAY_MS, timeoutMs - waitedMs));
   }
+}
+
+/** A hostile server could echo the password into a reply we quote in an error; cut it out. */
+function scrub(err: unknown, secret: string): unknown {
+  if (!(err instanceof Error) || secret === '') return err;
+  const mask = (s: string) => s.split(secret).join('***');
+  err.message = mask(err.message);
+  if (err instanceof NutProtocolError && err.line !== undefined) {
+    Object.defineProperty(err, 'line', { value: mask(err.line) });
+  }
+  return err;
 }

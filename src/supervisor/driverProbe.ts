@@ -29,7 +29,12 @@ export interface DriverProbeOptions {
   onFresh: () => void;
 }
 
+/** The socket appears about a second after the driver starts: look for it this often until then. */
 const CONNECT_RETRY_MS = 100;
+/** A unix socket connects at once or not at all; this only bounds a driver too busy to accept. */
+const CONNECT_TIMEOUT_MS = 1000;
+/** A dying driver's socket closes a moment before its exit is reported: wait this long before reconnecting. */
+const RECONNECT_PAUSE_MS = 500;
 
 type WatchOutcome = 'hung' | 'closed' | 'foreign';
 
@@ -94,6 +99,14 @@ export class DriverProbe {
     return !this.closed && this.options.isAlive();
   }
 
+  /** A DUMPALL or PING that failed: a TIMEOUT is a hang (reported here), anything else ends the watch. */
+  private failed(error: unknown, sentAt: number): WatchOutcome {
+    if (!this.active || (error as { code?: string }).code !== 'TIMEOUT') return 'closed';
+    this.hung = true;
+    this.options.onHung(Date.now() - sentAt);
+    return 'hung';
+  }
+
   private pause(ms: number): Promise<boolean> {
     return abortableSleep(ms, this.abort.signal);
   }
@@ -112,7 +125,7 @@ export class DriverProbe {
       }
       if (outcome === 'hung' || !this.active) return;
       // A dying driver's socket closes a moment before its exit is reported: wait before calling it anything.
-      if (!(await this.pause(500)) || !this.active) return;
+      if (!(await this.pause(RECONNECT_PAUSE_MS)) || !this.active) return;
       // The driver closed our connection while its process lives: reconnecting leaks nothing (it closed it).
       this.options.logger.warn('driver closed the probe connection; reconnecting');
     }
@@ -123,7 +136,7 @@ export class DriverProbe {
     while (this.active) {
       const socket = new DriverSocket({ path, logger: this.options.logger });
       try {
-        await socket.connect(1000);
+        await socket.connect(CONNECT_TIMEOUT_MS);
         if (!this.active) {
           socket.close();
           return undefined;
@@ -207,13 +220,7 @@ export class DriverProbe {
         onStale();
       }
     } catch (error) {
-      if (!this.active) return 'closed';
-      if ((error as { code?: string }).code === 'TIMEOUT') {
-        this.hung = true;
-        this.options.onHung(Date.now() - dumpStarted);
-        return 'hung';
-      }
-      return 'closed';
+      return this.failed(error, dumpStarted);
     }
 
     while (this.active) {
@@ -221,13 +228,7 @@ export class DriverProbe {
       try {
         await socket.ping(probeTimeoutMs);
       } catch (error) {
-        if (!this.active) return 'closed';
-        if ((error as { code?: string }).code === 'TIMEOUT') {
-          this.hung = true;
-          this.options.onHung(Date.now() - sentAt);
-          return 'hung';
-        }
-        return 'closed';
+        return this.failed(error, sentAt);
       }
       if (!(await this.pause(probeIntervalMs))) return 'closed';
     }

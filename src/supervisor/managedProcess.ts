@@ -32,6 +32,9 @@ export interface ProcessExit {
   spawnError?: string;
 }
 
+/** After SIGKILL, wait at least this long for the exit (a process in a USB call dies when the call returns). */
+const MIN_KILL_WAIT_MS = 2000;
+
 /** How a process ended, for logs and errors: the spawn error, the signal or the exit code. */
 export function describeExit(exit: ProcessExit | undefined): string {
   if (!exit) return 'still running';
@@ -136,7 +139,7 @@ export class ManagedProcess {
     // SIGKILL cannot be ignored; only a process stuck in uninterruptible sleep (a USB call) outlives it for a while.
     const killed = await Promise.race([
       this.exited.then(() => true),
-      sleep(Math.max(timeoutMs, 2000), false),
+      sleep(Math.max(timeoutMs, MIN_KILL_WAIT_MS), false),
     ]);
     if (!killed)
       this.options.logger.error({ childPid: this.pid }, `${this.label} did not exit after SIGKILL`);

@@ -27,6 +27,9 @@ export function liveCommandLine(pid: number): string | undefined {
 
 type SocketProbe = 'listening' | 'refused' | 'not-a-socket';
 
+/** A unix socket refuses at once when nobody listens; one that neither accepts nor refuses is someone's, busy. */
+const SOCKET_PROBE_TIMEOUT_MS = 1000;
+
 function probeSocket(path: string): Promise<SocketProbe> {
   return new Promise((resolve) => {
     const socket = connect(path);
@@ -38,7 +41,7 @@ function probeSocket(path: string): Promise<SocketProbe> {
     socket.once('error', (error: NodeJS.ErrnoException) =>
       done(error.code === 'ECONNREFUSED' || error.code === 'ENOENT' ? 'refused' : 'not-a-socket'),
     );
-    socket.setTimeout(1000, () => done('listening'));
+    socket.setTimeout(SOCKET_PROBE_TIMEOUT_MS, () => done('listening'));
   });
 }
 

@@ -16,8 +16,11 @@ import { type RestartOutcome, type SupervisorTimings, UpsSupervisor } from './up
  * synchronously in their main loop, so this is one driver update plus the command's own I/O.
  */
 export function instcmdResultTimeoutMs(timings: Pick<SupervisorTimings, 'requestTimeout'>): number {
-  return Math.max(10_000, timings.requestTimeout * 2);
+  return Math.max(MIN_INSTCMD_RESULT_WAIT_MS, timings.requestTimeout * 2);
 }
+
+/** A driver's update cycle is up to a few seconds (pollinterval 2 s by default, some USB calls ~1 s each). */
+const MIN_INSTCMD_RESULT_WAIT_MS = 10_000;
 
 export class UnknownUpsError extends Error {
   constructor(readonly ups: string) {

@@ -213,46 +213,42 @@ export function step(state: MachineState, input: MachineInput, now: number, conf
 
 type In<N extends MachineState['name']> = Extract<MachineState, { name: N }>;
 
-function fromStarting(state: In<'starting'>, input: MachineInput, now: number, config: MachineConfig): Step {
+/** Without a fault in progress (starting, ok): a hang or an exit is a new fault; a request, a restart. */
+function newTrouble(state: MachineState, input: MachineInput, now: number, config: MachineConfig): Step {
   switch (input.type) {
-    case 'fresh':
-      return toOk(state, now, [{ type: 'ready', startupMs: now - state.since }]);
     case 'hung':
       return recover(state, newFault('hung', now), now, config);
     case 'driver-exited':
       return recover(state, newFault('crashed', now), now, config);
     case 'restart-requested':
       return requested(state, input.reason, now, config);
+    default:
+      return stay(state);
+  }
+}
+
+function fromStarting(state: In<'starting'>, input: MachineInput, now: number, config: MachineConfig): Step {
+  switch (input.type) {
+    case 'fresh':
+      return toOk(state, now, [{ type: 'ready', startupMs: now - state.since }]);
     case 'tick':
       return now - state.since >= config.startTimeoutMs
         ? recover(state, newFault('no-data', now), now, config)
         : stay(state);
     default:
       // WAIT, stale and not-connected are normal while a driver starts; startTimeoutMs bounds them.
-      return stay(state);
+      return newTrouble(state, input, now, config);
   }
 }
 
 function fromOk(state: In<'ok'>, input: MachineInput, now: number, config: MachineConfig): Step {
-  switch (input.type) {
-    case 'stale':
-    case 'not-connected': {
-      const reason = input.type === 'stale' ? 'stale' : 'not-connected';
-      if (config.staleGraceMs === 0) return recover(state, newFault(reason, now), now, config);
-      return {
-        state: { name: 'suspect', since: now, history: state.history, ...newFault(reason, now) },
-        actions: [],
-      };
-    }
-    case 'hung':
-      return recover(state, newFault('hung', now), now, config);
-    case 'driver-exited':
-      return recover(state, newFault('crashed', now), now, config);
-    case 'restart-requested':
-      return requested(state, input.reason, now, config);
-    default:
-      return stay(state);
-  }
+  if (input.type !== 'stale' && input.type !== 'not-connected') return newTrouble(state, input, now, config);
+  const reason = input.type === 'stale' ? 'stale' : 'not-connected';
+  if (config.staleGraceMs === 0) return recover(state, newFault(reason, now), now, config);
+  return {
+    state: { name: 'suspect', since: now, history: state.history, ...newFault(reason, now) },
+    actions: [],
+  };
 }
 
 function fromSuspect(state: In<'suspect'>, input: MachineInput, now: number, config: MachineConfig): Step {

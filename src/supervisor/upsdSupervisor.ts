@@ -34,7 +34,11 @@ export function upsdRestartDelay(crashesInARow: number): number {
 
 /** upsd that ran this long is considered healthy again; its next crash starts the backoff over. */
 const STABLE_AFTER_MS = 10_000;
+/** A started upsd reads its configuration and listens within a second; 15 s covers a slow disk or a busy host. */
 const LISTEN_TIMEOUT_MS = 15_000;
+/** How often a started upsd is asked whether it answers yet. */
+const LISTEN_POLL_MS = 100;
+/** Instant commands change only with a driver (re)start; asking every 5 minutes catches what a driver adds later. */
 const COMMANDS_REFRESH_MS = 300_000;
 
 function isTransportError(error: unknown): boolean {
@@ -164,7 +168,7 @@ export class UpsdSupervisor {
         await this.deps.client.version();
         return true;
       } catch {
-        if (!(await this.pause(100))) return false;
+        if (!(await this.pause(LISTEN_POLL_MS))) return false;
       }
     }
     return false;
