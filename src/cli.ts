@@ -23,9 +23,9 @@ Options:
 
 Exit codes: 0 ok, 1 runtime failure, 2 configuration error.`;
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_CONFIG = 2;
 
 interface Args {
   command: 'run' | 'check-config' | 'init-config' | 'health' | 'help' | 'version';

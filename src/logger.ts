@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 
 /** Paths pino must never print, wherever a secret could end up in a log object. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'password',
   '*.password',
   '*.*.password',

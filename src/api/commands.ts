@@ -69,7 +69,7 @@ export type Transaction = string | number;
 /** Payloads are at most this many bytes: a command is a word or a small JSON object. */
 export const MAX_COMMAND_BYTES = 1024;
 export const MAX_TRANSACTION_LENGTH = 128;
-export const MAX_COMMAND_NAME_LENGTH = 64;
+const MAX_COMMAND_NAME_LENGTH = 64;
 /** JSON nested deeper than this is refused (`json-too-deep`). */
 export const MAX_JSON_DEPTH = 3;
 

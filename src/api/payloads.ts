@@ -56,7 +56,7 @@ interface StatusFields {
 }
 
 /** Events derived from ups.status transitions, in the order they are published (`status-changed` comes last). */
-export const STATUS_EVENT_TYPES = [
+const STATUS_EVENT_TYPES = [
   'on-battery',
   'on-line',
   'low-battery',

@@ -84,7 +84,7 @@ export interface AgentConfigShape {
   };
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Every setting: its doc, format and default; its environment variable follows the rule of envNames.ts. */
 export const schema: Schema<AgentConfigShape> = withEnvNames({

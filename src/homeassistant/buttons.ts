@@ -30,7 +30,7 @@ const INSTCMD_NAMES: Readonly<Record<string, string>> = {
   'reset.input.minmax': 'Reset input min/max',
 };
 
-export function instcmdName(command: string): string {
+function instcmdName(command: string): string {
   return INSTCMD_NAMES[command] ?? command;
 }
 

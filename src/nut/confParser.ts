@@ -234,7 +234,7 @@ export interface UpsdConf {
 }
 
 /** upsd's compiled-in port. */
-export const NUT_DEFAULT_PORT = 3493;
+const NUT_DEFAULT_PORT = 3493;
 
 function positiveInt(
   raw: string | undefined,

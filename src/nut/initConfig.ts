@@ -58,7 +58,7 @@ export function defaultNutFiles(config: AgentConfigShape, password: string): Ini
 }
 
 /** Passwords go into a quoted upsd.users value: keep them to characters that need no escaping there. */
-export function generatePassword(): string {
+function generatePassword(): string {
   return randomBytes(18).toString('base64url');
 }
 

@@ -30,7 +30,7 @@ export interface NutSetup {
 
 export type Platform = 'debian' | 'alpine';
 
-export function detectPlatform(): Platform {
+function detectPlatform(): Platform {
   return existsSync('/etc/alpine-release') ? 'alpine' : 'debian';
 }
 

@@ -67,7 +67,7 @@ const NAME = /^[^\s"\\]+$/;
 const COMMAND = /^[A-Z]+(?: [A-Z]+)*$/;
 
 /** C0 controls (NUL, CR, LF, TAB, ESC…) and DEL. */
-export function hasControlChar(s: string): boolean {
+function hasControlChar(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) return true;
@@ -75,13 +75,13 @@ export function hasControlChar(s: string): boolean {
   return false;
 }
 
-export function assertName(name: string, what = 'name'): void {
+function assertName(name: string, what = 'name'): void {
   if (typeof name !== 'string' || name.length === 0) throw new NutArgumentError(`${what} must not be empty`);
   if (hasControlChar(name)) throw new NutArgumentError(`${what} contains a control character`);
   if (!NAME.test(name)) throw new NutArgumentError(`${what} must not contain blanks, quotes or backslashes`);
 }
 
-export function assertValue(value: string, what = 'value'): void {
+function assertValue(value: string, what = 'value'): void {
   if (typeof value !== 'string') throw new NutArgumentError(`${what} must be a string`);
   if (hasControlChar(value)) throw new NutArgumentError(`${what} contains a control character`);
 }

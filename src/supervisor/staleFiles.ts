@@ -13,7 +13,7 @@ export class AlreadyRunningError extends Error {
 }
 
 /** The command line of a live, non-zombie process, or undefined. */
-export function liveCommandLine(pid: number): string | undefined {
+function liveCommandLine(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 3 (after the parenthesised name, which may contain spaces) is the state; Z = zombie, X = dead.
