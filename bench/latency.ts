@@ -11,11 +11,19 @@ import type { BusEvents } from '../src/events.js';
 import { startAgent } from '../test/fixtures/agent.js';
 import { labProcesses } from '../test/fixtures/labProcs.js';
 import { startMosquitto } from '../test/fixtures/mosquitto.js';
-import { createNutLab } from '../test/fixtures/nutLab.js';
 import { processAlive, sleep } from '../test/fixtures/proc.js';
 import { fmtMs, max, median, min, percentile, printTable, verdict } from '../test/fixtures/stats.js';
 import { UpsdObserver } from '../test/fixtures/upsdObserver.js';
-import { boolFlag, fmtDuration, intFlag, loadAverage, onCleanup, printHeader, runBench } from './lib/run.js';
+import {
+  boolFlag,
+  dummyLab,
+  fmtDuration,
+  intFlag,
+  loadAverage,
+  onCleanup,
+  printHeader,
+  runBench,
+} from './lib/run.js';
 
 const started = Date.now();
 const nChanges = intFlag('changes', 50, 1, 10_000);
@@ -35,10 +43,8 @@ interface Change {
 
 await runBench(async () => {
   await printHeader('bench:latency: status change accepted by upsd → agent status-changed event');
-  const upses = Array.from({ length: nUps }, (_, i) => `ups${i + 1}`);
-  const lab = await createNutLab({ upses: upses.map((name) => ({ name })) });
+  const { lab, upses, stop: stopLab } = await dummyLab(nUps);
   const match = { confPath: lab.confPath, dirs: [lab.dir] };
-  const unregisterLab = onCleanup('lab', () => lab.stop());
   // The agent as shipped, MQTT bridge included, against a private broker on 127.0.0.1 (--no-mqtt: off).
   const broker = boolFlag('no-mqtt') ? undefined : await startMosquitto();
   const unregisterBroker = onCleanup('broker', () => broker?.stop());
@@ -194,8 +200,7 @@ await runBench(async () => {
   unregisterBroker();
   const agentLeft = agent.startedPids().filter(processAlive);
   const labLeft = labProcesses(match);
-  await lab.stop();
-  unregisterLab();
+  await stopLab();
   process.stdout.write(
     [
       `NUT processes the agent started that are still alive after agent.stop(): ${agentLeft.length}${agentLeft.length ? ` (${agentLeft.join(', ')})` : ''}`,

@@ -9,11 +9,10 @@
 import { execa } from 'execa';
 import { NutClient } from '../src/nut/client.js';
 import { labProcesses } from '../test/fixtures/labProcs.js';
-import { createNutLab } from '../test/fixtures/nutLab.js';
 import { cpuMs, reapedChildrenCpuMs, sleep } from '../test/fixtures/proc.js';
 import { fmtMs, median, printTable, verdict } from '../test/fixtures/stats.js';
 import { RawLister } from './lib/rawPoll.js';
-import { fmtDuration, intFlag, loadAverage, onCleanup, printHeader, runBench } from './lib/run.js';
+import { dummyLab, fmtDuration, intFlag, loadAverage, onCleanup, printHeader, runBench } from './lib/run.js';
 
 const started = Date.now();
 const nUps = intFlag('upses', 10, 1, 100);
@@ -54,10 +53,8 @@ interface Method {
 
 await runBench(async () => {
   await printHeader('bench:poll: CPU per UPS poll, NutClient vs spawning upsc');
-  const upses = Array.from({ length: nUps }, (_, i) => `ups${i + 1}`);
-  const lab = await createNutLab({ upses: upses.map((name) => ({ name })) });
+  const { lab, upses, stop: stopLab } = await dummyLab(nUps);
   const match = { confPath: lab.confPath, dirs: [lab.dir] };
-  const unregisterLab = onCleanup('lab', () => lab.stop());
   for (const u of upses) await lab.startDriver(u);
   const upsdPid = await lab.startUpsd();
   for (const u of upses) await lab.waitForStatus(u, (s) => s !== 'WAIT');
@@ -164,8 +161,7 @@ await runBench(async () => {
   unregisterClient();
   raw.close();
   unregisterRaw();
-  await lab.stop();
-  unregisterLab();
+  await stopLab();
   const left = labProcesses(match);
   process.stdout.write(
     `processes of the lab left after stop: ${left.length}${left.map((p) => `\n  ${p.pid} ${p.argv.join(' ')}`).join('')}\n`,

@@ -2,7 +2,7 @@
 // versions, date), and its command-line flags.
 import os from 'node:os';
 import { Cleanup } from '../../test/fixtures/cleanup.js';
-import { UPSD_BIN } from '../../test/fixtures/nutLab.js';
+import { createNutLab, type NutLab, UPSD_BIN } from '../../test/fixtures/nutLab.js';
 import { NUT_VERSION } from '../../test/fixtures/nutVersion.js';
 
 /** Everything a benchmark starts registers here; runBench runs it at the end, on an error and on Ctrl-C. */
@@ -41,6 +41,14 @@ export async function runBench(body: () => Promise<void>, onInterrupt?: () => vo
   if (interrupted) await new Promise(() => undefined); // process.exit(130) comes from the signal handler
   // Everything we started is stopped; do not let a forgotten timer or socket keep the process alive.
   process.exit(process.exitCode ?? 0);
+}
+
+/** A lab of `n` dummy-ups UPSes (ups1…), stopped by the cleanup unless `stop()` came first. */
+export async function dummyLab(n: number): Promise<{ lab: NutLab; upses: string[]; stop(): Promise<void> }> {
+  const upses = Array.from({ length: n }, (_, i) => `ups${i + 1}`);
+  const lab = await createNutLab({ upses: upses.map((name) => ({ name })) });
+  const unregister = onCleanup('lab', () => lab.stop());
+  return { lab, upses, stop: () => lab.stop().then(unregister) };
 }
 
 export async function printHeader(title: string): Promise<void> {

@@ -1,5 +1,5 @@
-// The harness everybody's tests stand on: a NUT lab, a Mosquitto broker and the Megatec/Q1 simulator, checked
-// against the real programs. Waits are generous and nothing asserts on timing.
+// The harness everybody's tests stand on: a NUT lab, a Mosquitto broker, the Megatec/Q1 simulator, the leak check
+// and the cleanup registry, checked against the real programs. Waits are generous and nothing asserts on timing.
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,8 @@ import { execa } from 'execa';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseUpsConf, parseUpsdConf } from '../../src/nut/confParser.js';
+import { Cleanup } from '../fixtures/cleanup.js';
+import { assertNothingLeft, processesWithConfPath } from '../fixtures/labProcs.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import {
   createNutLab,
@@ -258,4 +260,38 @@ describe(`Q1 simulator with blazer_ser, ${ON_NUT}`, () => {
     await lab.startDriver('q1');
     await lab.waitForStatus('q1', (s) => s === 'OL');
   }, 90_000);
+});
+
+describe('the leak check and the cleanup registry', () => {
+  it('finds a process by its NUT_CONFPATH, kills it by pid and reports it; a clean lab passes', async () => {
+    const confPath = join(tmpdir(), `nm-leak-${process.pid}`); // only compared, never created
+    const stray = execa('sleep', ['60'], { env: { NUT_CONFPATH: confPath }, reject: false });
+    const pid = stray.pid as number;
+    await expect.poll(() => processesWithConfPath(confPath)).toEqual([pid]);
+    await expect(assertNothingLeft(confPath)).rejects.toThrow(`pid ${pid}`);
+    await stray;
+    expect(processAlive(pid)).toBe(false);
+    await assertNothingLeft(confPath);
+  });
+
+  it('runs steps newest first, past a failing or stuck one, and reports the failure', async () => {
+    const warnings: string[] = [];
+    const cleanup = new Cleanup(200, (line) => warnings.push(line));
+    const ran: string[] = [];
+    cleanup.add('first', () => void ran.push('first'));
+    cleanup.add('stuck', () => new Promise<void>(() => undefined));
+    cleanup.add('failing', () => {
+      throw new Error('boom');
+    });
+    const removed = cleanup.add('removed', () => void ran.push('removed'));
+    cleanup.add('last', () => void ran.push('last'));
+    removed();
+    await expect(cleanup.runOrThrow()).rejects.toThrow('boom');
+    expect(ran).toEqual(['last', 'first']);
+    expect(warnings).toEqual([
+      'cleanup: "failing" failed: boom',
+      'cleanup: "stuck" did not finish within 200 ms; moving on',
+    ]);
+    expect(await cleanup.run()).toEqual([]); // the steps ran once; a new run has none
+  });
 });

@@ -19,7 +19,7 @@ const CLI = AGENT_CLI;
 const cleanup = new Cleanup();
 afterEach(() => cleanup.runOrThrow());
 
-/** Broker, lab, observer and agent (withMqttAgent's setup), stopped after the test with the leak check. */
+/** Broker, lab, observer and agent (startMqttAgent), stopped after the test with the leak check. */
 async function setUp(opts: MqttAgentOptions): Promise<MqttAgent> {
   const setup = await startMqttAgent(opts);
   cleanup.add('MQTT setup', () => setup.stop());
