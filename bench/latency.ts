@@ -7,8 +7,7 @@
 // probe connection). An independent observer polls GET VAR every 10 ms to see when upsd serves the new value.
 import { execa } from 'execa';
 import { loadConfig } from '../src/config/load.js';
-import type { BusEvents } from '../src/events.js';
-import { startAgent } from '../test/fixtures/agent.js';
+import { type RecordedEvent, startAgent } from '../test/fixtures/agent.js';
 import { labProcesses } from '../test/fixtures/labProcs.js';
 import { startMosquitto } from '../test/fixtures/mosquitto.js';
 import { processAlive, sleep } from '../test/fixtures/proc.js';
@@ -70,16 +69,8 @@ await runBench(async () => {
     const mark = agent.mark();
     const spawnedAt = Date.now();
     // The observer starts before upsrw, so it also catches a change that upsd serves before upsrw exits.
-    let watching = true;
-    let upsdAt: number | undefined;
-    const watchUntil = spawnedAt + EVENT_TIMEOUT_MS + 10_000;
-    const watch = (async () => {
-      while (watching && upsdAt === undefined && Date.now() < watchUntil) {
-        const s = await observer.read(ups);
-        if (s.value === to) upsdAt = s.t;
-        else await sleep(10);
-      }
-    })();
+    const tracker = observer.track(ups, 10);
+    const upsdAt = () => tracker.samples.find((s) => s.value === to)?.t;
     const r = await execa(
       'upsrw',
       [
@@ -96,30 +87,25 @@ await runBench(async () => {
     const okAt = Date.now();
     // upsrw prints its OK on stderr.
     if (r.exitCode !== 0 || !/^OK/m.test(`${r.stdout}\n${r.stderr}`)) {
-      watching = false;
+      await tracker.stop();
       throw new Error(`upsrw failed (rc ${r.exitCode}): ${r.stdout} ${r.stderr}`);
     }
     current.set(ups, to);
     const change: Change = { ups, to, spawnedAt, okAt };
     const deadline = okAt + EVENT_TIMEOUT_MS;
-    while (Date.now() < deadline && (change.eventAt === undefined || upsdAt === undefined)) {
+    while (Date.now() < deadline && (change.eventAt === undefined || upsdAt() === undefined)) {
       const e = agent.events
         .slice(mark)
-        .find(
-          (x) =>
-            x.name === 'status-changed' &&
-            (x.payload as BusEvents['status-changed']).ups === ups &&
-            (x.payload as BusEvents['status-changed']).to === to,
-        );
+        .filter((x): x is RecordedEvent<'status-changed'> => x.name === 'status-changed')
+        .find((x) => x.payload.ups === ups && x.payload.to === to);
       if (e && change.eventAt === undefined) {
         change.eventAt = e.t;
-        change.source = (e.payload as BusEvents['status-changed']).source;
+        change.source = e.payload.source;
       }
       await sleep(5);
     }
-    watching = false;
-    await watch;
-    if (upsdAt !== undefined) change.upsdAt = upsdAt;
+    await tracker.stop();
+    change.upsdAt = upsdAt();
     if (change.eventAt === undefined) missed++;
     changes.push(change);
     await sleep(150 + Math.random() * 500);
