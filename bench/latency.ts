@@ -13,16 +13,7 @@ import { startMosquitto } from '../test/fixtures/mosquitto.js';
 import { processAlive, sleep } from '../test/fixtures/proc.js';
 import { fmtMs, max, median, min, percentile, printTable, verdict } from '../test/fixtures/stats.js';
 import { UpsdObserver } from '../test/fixtures/upsdObserver.js';
-import {
-  boolFlag,
-  dummyLab,
-  fmtDuration,
-  intFlag,
-  loadAverage,
-  onCleanup,
-  printHeader,
-  runBench,
-} from './lib/run.js';
+import { boolFlag, dummyLab, intFlag, onCleanup, printHeader, runBench, took } from './lib/run.js';
 
 const started = Date.now();
 const nChanges = intFlag('changes', 50, 1, 10_000);
@@ -192,7 +183,7 @@ await runBench(async () => {
       `NUT processes the agent started that are still alive after agent.stop(): ${agentLeft.length}${agentLeft.length ? ` (${agentLeft.join(', ')})` : ''}`,
       `processes of the lab left after agent.stop(): ${labLeft.length}${labLeft.map((p) => `\n  ${p.pid} ${p.argv.join(' ')}`).join('')}`,
       `processes of the lab left after lab.stop(): ${labProcesses(match).length}`,
-      `bench:latency took ${fmtDuration(Date.now() - started)} (load average now ${loadAverage()})`,
+      took('bench:latency', started),
       '',
     ].join('\n'),
   );

@@ -12,7 +12,7 @@ import { labProcesses } from '../test/fixtures/labProcs.js';
 import { cpuMs, reapedChildrenCpuMs, sleep } from '../test/fixtures/proc.js';
 import { fmtMs, median, printTable, verdict } from '../test/fixtures/stats.js';
 import { RawLister } from './lib/rawPoll.js';
-import { dummyLab, fmtDuration, intFlag, loadAverage, onCleanup, printHeader, runBench } from './lib/run.js';
+import { dummyLab, intFlag, onCleanup, printHeader, runBench, took } from './lib/run.js';
 
 const started = Date.now();
 const nUps = intFlag('upses', 10, 1, 100);
@@ -166,7 +166,5 @@ await runBench(async () => {
   process.stdout.write(
     `processes of the lab left after stop: ${left.length}${left.map((p) => `\n  ${p.pid} ${p.argv.join(' ')}`).join('')}\n`,
   );
-  process.stdout.write(
-    `bench:poll took ${fmtDuration(Date.now() - started)} (load average now ${loadAverage()})\n`,
-  );
+  process.stdout.write(`${took('bench:poll', started)}\n`);
 });

@@ -21,11 +21,11 @@ import {
   boolFlag,
   fmtDuration,
   intFlag,
-  loadAverage,
   onCleanup,
   printHeader,
   runBench,
   stringFlag,
+  took,
 } from './lib/run.js';
 import { type Fault, runSeries, type TrialResult } from './lib/trial.js';
 
@@ -141,7 +141,5 @@ await runBench(async () => {
   await broker?.stop();
   unregisterBroker();
   writeDetails(join(outDir, 'details.txt'), results);
-  process.stdout.write(
-    `\nbench:recovery took ${fmtDuration(Date.now() - started)} (load average now ${loadAverage()}); details in ${outDir}\n`,
-  );
+  process.stdout.write(`\n${took('bench:recovery', started)}; details in ${outDir}\n`);
 });

@@ -103,6 +103,11 @@ export function loadAverage(): string {
     .join(' ');
 }
 
+/** The last line: "bench:poll took 1 min 32 s (load average now …)". */
+export function took(name: string, startedAt: number): string {
+  return `${name} took ${fmtDuration(Date.now() - startedAt)} (load average now ${loadAverage()})`;
+}
+
 /** "3 min 12 s" */
 export function fmtDuration(ms: number): string {
   const s = Math.round(ms / 1000);
