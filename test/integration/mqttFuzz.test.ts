@@ -7,10 +7,10 @@
 // of near misses on every topic, go to every command topic. Each payload's expected answer comes from the
 // documented contract (src/api/commands.ts header: size limit, UTF-8, JSON shape, NUT name syntax, then the
 // topic), written out again here, independently of the agent's parser; the name rule and the size limit are the
-// contract module's own (isValidCommandName, MAX_COMMAND_BYTES), the one source the schema and parser use too. Payloads that ARE valid commands for their
-// topic (`restart` on a UPS, `restart-upsd` on the bridge, the allowed instant command on the UPS that lists it,
-// also with surrounding whitespace or a BOM, which the contract accepts) are not junk: the generator drops them and
-// counts them.
+// contract module's own (isValidCommandName, MAX_COMMAND_BYTES), the one source the schema and parser use too.
+// Payloads that ARE valid commands for their topic (`restart` on a UPS, `restart-upsd` on the bridge, the allowed
+// instant command on the UPS that lists it, also with surrounding whitespace or a BOM, which the contract accepts)
+// are not junk: the generator drops them and counts them.
 //
 // Accounting, exact per topic and in order (MQTT keeps the order of QoS 1 messages per topic):
 // - every payload the broker delivers to the agent gets exactly one error response on `<topic>/response`;
