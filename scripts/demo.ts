@@ -8,6 +8,7 @@ import { AgentProcess } from '../test/fixtures/agentCli.js';
 import { startMosquitto } from '../test/fixtures/mosquitto.js';
 import { observe, type Received } from '../test/fixtures/mqttObserver.js';
 import { createNutLab } from '../test/fixtures/nutLab.js';
+import { within } from '../test/fixtures/proc.js';
 
 const HANG_AFTER_MS = 20_000;
 const BASE = 'nut';
@@ -153,7 +154,10 @@ async function main(): Promise<void> {
   const exit = await agent.exited;
   clearTimeout(hang);
   if (exit.code !== 0) console.log(agent.logTail(10));
-  await Promise.race([viewer.then((obs) => obs.stop()), new Promise((resolve) => setTimeout(resolve, 1000))]);
+  await within(
+    viewer.then((obs) => obs.stop()),
+    1000,
+  );
   await broker?.stop();
   await lab.stop();
   console.log(`agent exited with code ${exit.code}; broker stopped; removed ${lab.dir}`);
