@@ -18,9 +18,12 @@ import { cyberPowerDev, devText, freePort, processAlive, sleep, waitFor } from '
 const root = join(import.meta.dirname, '../..');
 const lab = inject('dockerLab');
 const IMAGE = 'nut-mqtt:lab-test';
+const UPSMON = ['/lib/nut/upsmon', '/usr/sbin/upsmon'].find((f) => existsSync(f)) ?? 'upsmon';
 /** What the agent and NUT may add to the base image (issue #8). */
 const SIZE_BUDGET_BYTES = 40 * 1024 * 1024;
 const STOP_TIMEOUT_S = 20;
+/** init-config's default monitor user (NUT_USERNAME unset), with the password the test hands in. */
+const MONITOR = { username: 'monuser', password: 'lab-monitor-pass' };
 /**
  * The build may reach npm's registry through a TLS-intercepting proxy: the CA Node is told to trust (else the
  * system bundle, which then holds it) goes in as a build secret only, never into a layer.
@@ -58,12 +61,14 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     const httpPort = await freePort();
     const env = {
       MQTT_URL: broker.url,
-      UPS_NAME: 'ups',
-      UPS_DRIVER: 'dummy-ups',
-      UPS_PORT: 'ups.dev',
-      UPSD_LISTEN: '127.0.0.1',
-      UPSD_PORT: String(upsdPort),
+      INIT_UPS_NAME: 'ups',
+      INIT_UPS_DRIVER: 'dummy-ups',
+      INIT_UPS_PORT: 'ups.dev',
+      INIT_LISTEN_HOST: '127.0.0.1',
+      INIT_LISTEN_PORT: String(upsdPort),
       HTTP_PORT: String(httpPort),
+      // The monitor user's password that init-config writes into upsd.users (and upsmon below logs in with).
+      NUT_PASSWORD: MONITOR.password,
       LOG_LEVEL: 'info',
     };
     await engine.docker([
@@ -236,6 +241,35 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     });
     expect(r).toMatch(/^ups\.status: OL$/m);
     expect(r).toMatch(/^device\.mfr: CPS$/m);
+  });
+
+  it("lets NUT's own upsmon on the host log in with the monitor user init-config wrote", async () => {
+    // upsmon is what other hosts and NASes run against port 3493: a real client no one here wrote.
+    const dir = await mkdtemp(join(tmpdir(), 'nm-upsmon-'));
+    const conf = [
+      `MONITOR ups@127.0.0.1:${upsdPort} 1 ${MONITOR.username} ${MONITOR.password} primary`,
+      'MINSUPPLIES 1',
+      'SHUTDOWNCMD "/bin/true"',
+      'POLLFREQ 1',
+    ];
+    await writeFile(join(dir, 'upsmon.conf'), `${conf.join('\n')}\n`, { mode: 0o600 });
+    const env = { NUT_CONFPATH: dir, NUT_STATEPATH: dir, NUT_ALTPIDPATH: dir };
+    // -F: foreground; -p: one privileged process (no split child to chase); -u root: no user switch.
+    const upsmon = execa(UPSMON, ['-F', '-p', '-u', 'root'], { env, reject: false, all: true });
+    try {
+      const logins = await waitFor('upsmon logged in to the container’s upsd', async () => {
+        const r = await execa('upsc', ['-c', `ups@127.0.0.1:${upsdPort}`], { reject: false });
+        const clients = String(r.stdout).split('\n').filter(Boolean);
+        return clients.length > 0 ? clients : undefined;
+      });
+      expect(logins).toContain('127.0.0.1');
+    } finally {
+      upsmon.kill('SIGTERM');
+      const r = await upsmon;
+      await rm(dir, { recursive: true, force: true });
+      if (!/Communications with UPS ups@127\.0\.0\.1:\d+ established|UPS: ups@/.test(String(r.all)))
+        log(`upsmon output: ${String(r.all).slice(-1500)}`);
+    }
   });
 
   it('stops on `docker stop` with exit code 0 well inside the stop timeout, publishing offline, leaving nothing', async () => {
