@@ -29,7 +29,7 @@ COPY --from=nut /out/ /
 # Fail the build, not the first start, if a driver misses a library.
 RUN for f in /usr/lib/nut/*; do if ldd "$f" | grep -q 'not found'; then ldd "$f"; exit 1; fi; done \
  && /usr/lib/nut/upsd -V \
- && mkdir -p /var/run/nut /etc/nut \
+ && mkdir -p /var/run/nut /etc/nut /data \
  && chmod 0770 /var/run/nut
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -45,10 +45,12 @@ ENV NODE_ENV=production \
     NUT_USER=root \
     INIT_ON_START=true \
     HTTP_PORT=8080 \
-    HTTP_HOST=127.0.0.1
+    HTTP_HOST=127.0.0.1 \
+    DATA_PATH=/data
 # Other NUT clients (upsmon on other hosts, a NAS) keep using port 3493.
 EXPOSE 3493
-VOLUME ["/etc/nut"]
+# /data: the agent's own state (energy totals), kept across container re-creation.
+VOLUME ["/etc/nut", "/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/cli.js", "health"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/cli.js", "run"]

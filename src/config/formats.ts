@@ -32,6 +32,28 @@ export const pathOrEmpty = (value: unknown) => {
   if (/[\0\n\r]/.test(value)) throw new Error('must not contain control characters');
 };
 
+export const absolutePath = (value: unknown) => {
+  pathOrEmpty(value);
+  if (value === '') throw new Error('must be an absolute path');
+};
+
+/** A power factor: a decimal from 0 to 1; 0 (or empty) means unset. */
+convict.addFormat({
+  name: 'power-factor',
+  validate: (value: unknown) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+      throw new Error('must be a power factor from 0 to 1 (e.g. 0.6; 0 = unset)');
+  },
+  coerce: (raw: string) =>
+    raw.trim() === '' ? 0 : /^\s*(?:0|1)?(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : raw,
+});
+
+/** A display name: any text up to 100 characters, no control characters; empty = the default. */
+export const displayName = (value: unknown) => {
+  if (typeof value !== 'string' || value.length > 100 || /\p{Cc}/u.test(value))
+    throw new Error('must be a name of at most 100 characters without control characters');
+};
+
 export const userName = (value: unknown) => {
   if (typeof value !== 'string' || (value !== '' && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(value))) {
     throw new Error('must be a user name (letters, digits, _ and -)');

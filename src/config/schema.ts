@@ -1,9 +1,11 @@
 import type { Schema } from 'convict';
 import { envNameOf } from './envNames.js';
 import {
+  absolutePath,
   brokerUrl,
   confValue,
   count,
+  displayName,
   driverNameFormat,
   ipAddress,
   pathOrEmpty,
@@ -52,6 +54,8 @@ export interface AgentConfigShape {
     discovery: boolean;
     discoveryPrefix: string;
     statusTopic: string;
+    deviceName: string;
+    powerFactor: number;
   };
   http: { port: number; host: string };
   init: {
@@ -81,6 +85,7 @@ export interface AgentConfigShape {
     failedRetry: number;
     requestTimeout: number;
     upsdFailureThreshold: number;
+    dataPath: string;
   };
 }
 
@@ -207,6 +212,16 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
       doc: "Home Assistant's birth/last-will topic; 'online' there makes the agent republish discovery and state.",
       format: topicName,
       default: 'homeassistant/status',
+    },
+    deviceName: {
+      doc: "Name of the agent's own device in Home Assistant. Empty: `nut-mqtt`, or `nut-mqtt (<base topic>)` when MQTT_BASE_TOPIC is not `nut` (never the host name, which is a random id in Docker).",
+      format: displayName,
+      default: '',
+    },
+    powerFactor: {
+      doc: 'Power factor (0 to 1, e.g. 0.6) for UPSes that report only ups.load and ups.power.nominal (VA): power_w = load × VA × this. 0: unset, such UPSes get no power or energy (a factor is never guessed).',
+      format: 'power-factor',
+      default: 0,
     },
   },
   http: {
@@ -337,6 +352,11 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
       doc: 'Consecutive failed polls (refused, timed out) while upsd runs before upsd is restarted.',
       ...count(1, 100),
       default: 3,
+    },
+    dataPath: {
+      doc: "Folder for the agent's own state (energy.json: every UPS's energy total, so a restart continues it). /data in the image (a volume).",
+      format: absolutePath,
+      default: '/var/lib/nut-mqtt',
     },
   },
 });

@@ -4,6 +4,7 @@ import { binarySensorEntities } from './binarySensors.js';
 import { bridgeButtonEntities, upsButtonEntities } from './buttons.js';
 import { DEVICE_VARIABLES, ownIdPrefix } from './device.js';
 import { diagnosticEntities } from './diagnostics.js';
+import { energyEntities } from './energy.js';
 import { bridgeOwner, buildEntity, upsOwner } from './entity.js';
 import { sensorEntities } from './sensors.js';
 import { stableStringify } from './stableStringify.js';
@@ -19,6 +20,7 @@ export function buildDiscovery(snapshot: UpsSnapshot, ctx: DiscoveryContext): Di
   const owner = upsOwner(snapshot, ctx);
   return [
     ...sensorEntities(owner, snapshot),
+    ...energyEntities(owner, snapshot),
     ...binarySensorEntities(owner, snapshot),
     ...diagnosticEntities(owner),
     ...upsButtonEntities(owner, snapshot),

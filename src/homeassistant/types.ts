@@ -4,12 +4,14 @@ export interface DiscoveryContext {
   baseTopic: string;
   /** Home Assistant's discovery prefix, `homeassistant` unless changed there. */
   discoveryPrefix: string;
-  /** Human-readable id of this agent (e.g. the host name): the agent device's name and entity-id prefix. */
+  /** Human-readable name of this agent (HA_DEVICE_NAME): the agent device's name and entity-id prefix. */
   agentId: string;
   agentVersion: string;
   /** Instant commands that may be offered as buttons (and run from MQTT), exact names. */
   allowedInstcmds: readonly string[];
   origin: HaOrigin;
+  /** HA_POWER_FACTOR (0 = unset): decides whether a UPS with only a VA rating has a power source. */
+  powerFactor?: number;
 }
 
 export interface HaOrigin {
@@ -50,6 +52,8 @@ export interface EntityConfig {
   icon?: string;
   state_topic?: string;
   value_template?: string;
+  json_attributes_topic?: string;
+  json_attributes_template?: string;
   unit_of_measurement?: string;
   state_class?: 'measurement' | 'total' | 'total_increasing';
   suggested_display_precision?: number;

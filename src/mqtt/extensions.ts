@@ -1,6 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import { checkUpsName, topicsFor } from '../api/topics.js';
 import type { AgentConfigShape } from '../config/schema.js';
+import { EnergyMeter } from '../energy/energyMeter.js';
 import type { EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
 import type { DiscoveryContext } from '../homeassistant/types.js';
@@ -56,6 +57,15 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     agentVersion: deps.agentVersion,
     upsd: deps.upsd,
   });
+  const energy = new EnergyMeter({
+    supervisor,
+    bus,
+    logger,
+    upsNames,
+    dataPath: config.supervisor.dataPath,
+    pollIntervalMs: config.supervisor.pollInterval,
+    powerFactor: config.homeassistant.powerFactor,
+  });
   const state = new StatePublisher({
     connection,
     supervisor,
@@ -64,6 +74,7 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     upsNames,
     coalesceMs: timings.coalesceMs,
     refreshIntervalMs: config.mqtt.stateRefreshInterval,
+    energy: (snapshot) => energy.reading(snapshot.name, snapshot),
   });
   const events = new EventPublisher({ connection, bus, topics, upsNames, logger });
   const handler = new CommandHandler({
@@ -82,14 +93,15 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
         bus,
         topics,
         upsNames,
-        ctx: discoveryContext(config, hostname, deps.agentVersion),
+        ctx: discoveryContext(config, deps.agentVersion),
         statusTopic: config.homeassistant.statusTopic,
         timings,
         republishState: () => state.republishAll(),
         logger,
       })
     : undefined;
-  const extensions = [connection, info, state, events, ...(discovery ? [discovery] : []), commands];
+  // The meter starts first and stops last, so its final total is on disk after the last state was published.
+  const extensions = [energy, connection, info, state, events, ...(discovery ? [discovery] : []), commands];
   return { connection, extensions };
 }
 
@@ -102,19 +114,27 @@ function commandSettings(config: AgentConfigShape) {
   };
 }
 
-function discoveryContext(
-  config: AgentConfigShape,
-  hostname: string,
-  agentVersion: string,
-): DiscoveryContext {
+function discoveryContext(config: AgentConfigShape, agentVersion: string): DiscoveryContext {
   return {
     baseTopic: config.mqtt.baseTopic,
     discoveryPrefix: config.homeassistant.discoveryPrefix,
-    agentId: hostname,
+    agentId: agentDeviceName(config.homeassistant.deviceName, config.mqtt.baseTopic),
     agentVersion,
+    powerFactor: config.homeassistant.powerFactor,
     allowedInstcmds: config.mqtt.instcmdAllow,
     origin: { name: 'nut-mqtt', sw_version: agentVersion },
   };
+}
+
+/**
+ * The agent's device name in Home Assistant (HA_DEVICE_NAME): what the user set, else `nut-mqtt`, with the base
+ * topic when it is not the default so two agents on one broker are told apart. Never the host name: in Docker that
+ * is a random container id, and it changes with every re-created container.
+ */
+export function agentDeviceName(setting: string, baseTopic: string): string {
+  const name = setting.trim();
+  if (name) return name;
+  return baseTopic === 'nut' ? 'nut-mqtt' : `nut-mqtt (${baseTopic})`;
 }
 
 /** UPS names that can be one topic level; the others are left out of MQTT, each with one warning. */

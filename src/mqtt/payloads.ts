@@ -1,4 +1,5 @@
 import type { Availability, BridgeInfoJson, SupervisorJson, UpsStateJson } from '../api/payloads.js';
+import type { EnergyReading } from '../energy/energyMeter.js';
 import { statusLabel } from '../nut/upsStatus.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { isoTime } from './eventPayloads.js';
@@ -45,8 +46,11 @@ export function parseNutValue(name: string, raw: string): string | number {
   return value;
 }
 
-/** The retained JSON on `<base>/<ups>` (see UpsStateJson): variables per parseNutValue, then the agent's keys. */
-export function stateJson(snapshot: UpsSnapshot, now: number): UpsStateJson {
+/**
+ * The retained JSON on `<base>/<ups>` (see UpsStateJson): variables per parseNutValue, then the agent's keys, with
+ * `power_w`, `power_source` and `energy_kwh` when the UPS has a power source (`energy`, from the energy meter).
+ */
+export function stateJson(snapshot: UpsSnapshot, now: number, energy?: EnergyReading): UpsStateJson {
   const vars: Record<string, string | number> = {};
   for (const name of Object.keys(snapshot.vars).sort()) {
     const raw = snapshot.vars[name];
@@ -56,8 +60,23 @@ export function stateJson(snapshot: UpsSnapshot, now: number): UpsStateJson {
   return {
     ...vars,
     status_label: statusLabel(snapshot.vars['ups.status']),
+    ...(energy
+      ? {
+          power_w: round(energy.power.watts, 1),
+          power_source: energy.power.source,
+          energy_kwh: round(energy.kwh, ENERGY_DECIMALS),
+        }
+      : {}),
     supervisor: supervisorJson(snapshot, now),
   };
+}
+
+/** 1 mWh: fine enough for any dashboard, coarse enough not to look like noise. */
+const ENERGY_DECIMALS = 6;
+
+function round(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
 }
 
 /**
@@ -68,8 +87,9 @@ export function stateJson(snapshot: UpsSnapshot, now: number): UpsStateJson {
 const ROUTINE_DRIVER_STATES = new Set(['updateinfo', 'quiet']);
 
 /**
- * What decides whether a state message is worth publishing: the state without the clock (seconds_since_fresh)
- * and with the routine driver.state cycle folded into one value.
+ * What decides whether a state message is worth publishing: the state without the clock (seconds_since_fresh), without
+ * the energy total (it grows with every sample; it rides every other publish and the refresh interval) and with the
+ * routine driver.state cycle folded into one value.
  */
 export function stateChangeKey(json: UpsStateJson): string {
   const driverState = json['driver.state'];
@@ -80,6 +100,7 @@ export function stateChangeKey(json: UpsStateJson): string {
   return JSON.stringify({
     ...json,
     ...folded,
+    energy_kwh: null,
     supervisor: { ...json.supervisor, seconds_since_fresh: null },
   });
 }

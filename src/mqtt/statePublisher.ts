@@ -1,8 +1,10 @@
 import type { Availability } from '../api/payloads.js';
 import type { Topics } from '../api/topics.js';
+import type { EnergyReading } from '../energy/energyMeter.js';
 import { BUS_EVENT_NAMES, type BusEventName, type EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
 import type { SupervisorPort } from '../supervisor/port.js';
+import type { UpsSnapshot } from '../supervisor/types.js';
 import type { MqttConnection } from './connection.js';
 import { availabilityOf, stateChangeKey, stateJson } from './payloads.js';
 
@@ -17,6 +19,8 @@ export interface StatePublisherDeps {
   coalesceMs: number;
   /** Every state is republished this often even when nothing changed (MQTT_STATE_REFRESH_INTERVAL). */
   refreshIntervalMs: number;
+  /** The UPS's power and energy total (the energy meter), when it has a power source. */
+  energy?: (snapshot: UpsSnapshot) => EnergyReading | undefined;
 }
 
 interface UpsOutput {
@@ -97,7 +101,7 @@ export class StatePublisher implements Extension {
     if (!out || !snapshot || !connection.connected) return;
     clearTimeout(out.timer);
     out.timer = undefined;
-    const json = stateJson(snapshot, Date.now());
+    const json = stateJson(snapshot, Date.now(), this.deps.energy?.(snapshot));
     const key = stateChangeKey(json);
     const retained = { qos: 1, retain: true } as const;
     if (force || key !== out.lastStateKey) {

@@ -55,6 +55,7 @@ describe(`NUT lab (dummy-ups), ${ON_NUT}`, () => {
       NUT_CONFPATH: lab.confPath,
       NUT_STATEPATH: lab.statePath,
       NUT_ALTPIDPATH: lab.statePath,
+      DATA_PATH: join(lab.dir, 'data'),
     });
 
     const drivers = [

@@ -68,6 +68,8 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
       discovery: true,
       discoveryPrefix: 'homeassistant',
       statusTopic: 'homeassistant/status',
+      deviceName: '',
+      powerFactor: 0,
     });
   });
 
@@ -126,11 +128,13 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
         'sensor/nut_ups1/battery_runtime',
         'sensor/nut_ups1/battery_voltage',
         'sensor/nut_ups1/data_age',
+        'sensor/nut_ups1/energy',
         'sensor/nut_ups1/input_voltage',
         'sensor/nut_ups1/last_restart',
         'sensor/nut_ups1/last_restart_reason',
         'sensor/nut_ups1/load',
         'sensor/nut_ups1/output_voltage',
+        'sensor/nut_ups1/power',
         'sensor/nut_ups1/restart_count',
         'sensor/nut_ups1/status',
         'sensor/nut_ups1/supervisor_state',

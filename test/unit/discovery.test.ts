@@ -45,6 +45,10 @@ const HA_UNITS: Record<string, { units: readonly string[]; stateClasses: readonl
     units: ['d', 'h', 'min', 's', 'ms', '\u03bcs'],
     stateClasses: ['measurement', 'total', 'total_increasing'],
   },
+  energy: {
+    units: ['J', 'kJ', 'MJ', 'GJ', 'mWh', 'Wh', 'kWh', 'MWh', 'GWh', 'TWh'],
+    stateClasses: ['total', 'total_increasing'],
+  },
   enum: { units: [], stateClasses: [] },
   timestamp: { units: [], stateClasses: [] },
 };
@@ -102,6 +106,8 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         'homeassistant/sensor/nut-mqtt_cp1500/input_voltage/config',
         'homeassistant/sensor/nut-mqtt_cp1500/output_voltage/config',
         'homeassistant/sensor/nut-mqtt_cp1500/load/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/power/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/energy/config',
         'homeassistant/sensor/nut-mqtt_cp1500/status/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/mains_power/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/low_battery/config',
@@ -336,7 +342,8 @@ describe('sensor units', () => {
 
   it('every built sensor payload (all variables present) passes the same check, state classes included', () => {
     const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
-    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5);
+    // The measurements, the status, five supervisor diagnostics, power and energy.
+    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 2);
     for (const { topic, payload } of sensors) {
       const { device_class: deviceClass, unit_of_measurement: unit, state_class: stateClass } = payload;
       if (deviceClass === undefined) {

@@ -94,8 +94,11 @@ describe('Dockerfile', () => {
     const known = schemaEnvNames();
     expect(env.filter((name) => name !== 'NODE_ENV' && !known.has(name))).toEqual([]);
     expect(env).toEqual(
-      expect.arrayContaining(['NUT_DRIVER_PATH', 'NUT_UPSD_PATH', 'NUT_USER', 'INIT_ON_START']),
+      expect.arrayContaining(['NUT_DRIVER_PATH', 'NUT_UPSD_PATH', 'NUT_USER', 'INIT_ON_START', 'DATA_PATH']),
     );
+    // DATA_PATH is a volume, so the energy totals outlive the container.
+    expect(dockerfile).toMatch(/DATA_PATH=\/data\b/);
+    expect(instructions.find((l) => l.startsWith('VOLUME'))).toContain('"/data"');
   });
 });
 
@@ -105,6 +108,7 @@ describe('docker-compose.yml', () => {
   it('maps USB, keeps /etc/nut on a volume, publishes 3493 and restarts the agent', () => {
     expect(agent?.devices).toContain('/dev/bus/usb:/dev/bus/usb');
     expect(agent?.volumes?.some((v) => v.endsWith(':/etc/nut'))).toBe(true);
+    expect(agent?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
     expect(agent?.ports).toContain('3493:3493');
     expect(agent?.restart).toBe('unless-stopped');
   });
