@@ -31,8 +31,18 @@ export interface BusEvents {
   recovering: { ups: string; reason: RecoveryReason; attempt: number; at: number };
   /** The driver did not exit after SIGTERM in time and was SIGKILLed. */
   'force-killed': { ups: string; childPid: number; at: number };
-  /** Recovery succeeded: fresh data again. */
-  recovered: { ups: string; reason: RecoveryReason; durationMs: number; attempt: number; at: number };
+  /**
+   * Recovery succeeded: fresh data again. `durationMs` counts from the fault's detection; `sinceFreshMs` from the
+   * last fresh data before it (the outage as a user saw it), null when there had been none.
+   */
+  recovered: {
+    ups: string;
+    reason: RecoveryReason;
+    durationMs: number;
+    sinceFreshMs: number | null;
+    attempt: number;
+    at: number;
+  };
   /** A recovery attempt failed; next attempt after `retryInMs`. */
   'recovery-failed': {
     ups: string;

@@ -92,7 +92,11 @@ export interface UpsEventFields {
   'driver-started': { child_pid: number };
   recovering: { reason: RecoveryReason; attempt: number };
   'force-killed': { child_pid: number };
-  recovered: { reason: RecoveryReason; duration_ms: number; attempt: number };
+  /**
+   * `duration_ms`: from the fault's detection to fresh data; `since_fresh_ms`: from the last fresh data before the
+   * fault (the real outage, detection delay included), null if the UPS had none since the agent started.
+   */
+  recovered: { reason: RecoveryReason; duration_ms: number; since_fresh_ms: number | null; attempt: number };
   'recovery-failed': {
     reason: RecoveryReason;
     error: string;

@@ -27,7 +27,12 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
   recovering: (p) => [ups('recovering', p, { reason: p.reason, attempt: p.attempt })],
   'force-killed': (p) => [ups('force-killed', p, { child_pid: p.childPid })],
   recovered: (p) => [
-    ups('recovered', p, { reason: p.reason, duration_ms: p.durationMs, attempt: p.attempt }),
+    ups('recovered', p, {
+      reason: p.reason,
+      duration_ms: p.durationMs,
+      since_fresh_ms: p.sinceFreshMs,
+      attempt: p.attempt,
+    }),
   ],
   'recovery-failed': (p) => [
     ups('recovery-failed', p, {
@@ -58,7 +63,7 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
  * The event JSON objects for one bus event: none for `ups-updated` (or a status "change" that changes no flag),
  * several for a `status-changed` that e.g. goes on battery and low battery at once, one otherwise. Objects with
  * `ups` belong on `<base>/<ups>/event`, the others (upsd's) on `<base>/bridge/event`. Example:
- * `{"type":"recovered","ups":"ups1","reason":"hung","duration_ms":3120,"attempt":1,"at":"2026-01-02T03:04:05.000Z"}`.
+ * `{"type":"recovered","ups":"ups1","reason":"hung","duration_ms":3120,"since_fresh_ms":5200,"attempt":1,"at":"…"}`.
  */
 export function eventPayloads<K extends BusEventName>(event: K, payload: BusEvents[K]): EventJson[] {
   const convert: Converter<K> = CONVERTERS[event];

@@ -66,6 +66,10 @@ export class UpsSupervisor {
   /** The driver's own stale flag (DATASTALE until DATAOK) on the current probe connection. */
   private driverStale = false;
   private lastFreshAt: number | undefined;
+  /** lastFreshAt when the state last left `ok`: where the outage a `recovered` event reports began. */
+  private freshBeforeFault: number | undefined;
+  /** When a hung driver last answered: upsd kept serving its last values since, which were not fresh data. */
+  private hungSilentSince: number | undefined;
   private restarts = 0;
   private lastRestartAt: number | undefined;
   private lastRestartReason: RecoveryReason | undefined;
@@ -184,6 +188,13 @@ export class UpsSupervisor {
     const before = this.machine;
     const { state, actions } = step(before, input, this.now(), this.machineConfig);
     this.machine = state;
+    if (before.name === 'ok' && state.name !== 'ok') {
+      const silentSince = input.type === 'hung' ? this.hungSilentSince : undefined;
+      this.freshBeforeFault =
+        this.lastFreshAt === undefined || silentSince === undefined
+          ? this.lastFreshAt
+          : Math.min(this.lastFreshAt, silentSince);
+    }
     if (state.name !== before.name) {
       this.log.info(
         { from: before.name, to: state.name, input: input.type },
@@ -232,8 +243,12 @@ export class UpsSupervisor {
         break;
       case 'recovered': {
         const { reason, durationMs, attempt } = action;
-        this.log.info({ reason, durationMs, attempt }, `recovered from ${reason} in ${durationMs} ms`);
-        bus.emit('recovered', { ups: this.name, reason, durationMs, attempt, at });
+        const sinceFreshMs = this.freshBeforeFault === undefined ? null : at - this.freshBeforeFault;
+        this.log.info(
+          { reason, durationMs, sinceFreshMs, attempt },
+          `recovered from ${reason} in ${durationMs} ms (${sinceFreshMs ?? '?'} ms since the last fresh data)`,
+        );
+        bus.emit('recovered', { ups: this.name, reason, durationMs, sinceFreshMs, attempt, at });
         this.settleRestartWaiters({ ok: true, durationMs });
         break;
       }
@@ -322,6 +337,7 @@ export class UpsSupervisor {
           `driver did not answer PING for ${silentMs} ms: hung`,
         );
         bus.emit('hung', { ups: this.name, silentMs, at: this.now() });
+        this.hungSilentSince = this.now() - silentMs;
         this.dispatch({ type: 'hung' });
       },
       // Our driver cannot be reached where upsd and the probe look for it: to them it is as good as hung, and the

@@ -5,6 +5,7 @@ import type { NutClient } from '../nut/client.js';
 import { NutConnectionError, NutTimeoutError } from '../nut/errors.js';
 import { type NutSetup, userArgs } from '../nut/nutSetup.js';
 import { abortableSleep } from './abortableSleep.js';
+import { CommandsCache } from './commandsCache.js';
 import { describeExit, ManagedProcess } from './managedProcess.js';
 import type { PollResult, SupervisorTimings } from './upsSupervisor.js';
 
@@ -38,8 +39,6 @@ const STABLE_AFTER_MS = 10_000;
 const LISTEN_TIMEOUT_MS = 15_000;
 /** How often a started upsd is asked whether it answers yet. */
 const LISTEN_POLL_MS = 100;
-/** Instant commands change only with a driver (re)start; asking every 5 minutes catches what a driver adds later. */
-const COMMANDS_REFRESH_MS = 300_000;
 
 function isTransportError(error: unknown): boolean {
   return error instanceof NutConnectionError || error instanceof NutTimeoutError;
@@ -60,7 +59,7 @@ export class UpsdSupervisor {
   private restarting: Promise<void> | undefined;
   private consecutiveFailures = 0;
   private lastPollAnswered = false;
-  private commandsFetchedAt = 0;
+  private readonly commands = new CommandsCache();
   private pollLoop: Promise<void> | undefined;
 
   constructor(deps: UpsdSupervisorDeps) {
@@ -78,6 +77,8 @@ export class UpsdSupervisor {
   }
 
   start(): void {
+    // A (re)started driver may list other commands: ask for its list again on the next poll.
+    this.deps.bus.on('driver-started', (e) => this.commands.forget(e.ups), this);
     this.spawn();
     this.pollLoop = this.poll();
   }
@@ -86,6 +87,7 @@ export class UpsdSupervisor {
   prepareStop(): void {
     this.stopped = true;
     this.abort.abort();
+    this.deps.bus.removeOwner(this);
   }
 
   async stop(): Promise<void> {
@@ -203,11 +205,15 @@ export class UpsdSupervisor {
       } else {
         if (this.consecutiveFailures > 0) this.log.info('upsd answers polls again');
         this.consecutiveFailures = 0;
+        const connected = new Set<string>();
         upsNames.forEach((name, i) => {
           const result = results[i];
           if (result) onPoll(name, result, sentAt);
+          // Data from the driver (not upsd's WAIT placeholder): upsd has the driver's full dump, commands included.
+          if (result?.ok && result.vars.size > 0 && result.vars.get('ups.status') !== 'WAIT')
+            connected.add(name);
         });
-        await this.refreshCommands();
+        await this.refreshCommands(connected);
       }
       if (!(await this.pause(timings.pollInterval))) return;
     }
@@ -223,16 +229,18 @@ export class UpsdSupervisor {
     }
   }
 
-  private async refreshCommands(): Promise<void> {
-    if (Date.now() - this.commandsFetchedAt < COMMANDS_REFRESH_MS) return;
-    const { client, upsNames, onCommands } = this.deps;
-    const lists = await Promise.all(upsNames.map((name) => client.listCmd(name).catch(() => undefined)));
-    // upsd answers an empty list for a driver that has not connected yet (every NUT driver lists at least one
-    // command once it has): ask again next cycle rather than in COMMANDS_REFRESH_MS.
-    if (lists.every((l) => l !== undefined && l.length > 0)) this.commandsFetchedAt = Date.now();
-    upsNames.forEach((name, i) => {
+  /** `LIST CMD` for the UPSes whose list is due (see CommandsCache); `connected`: their poll had data. */
+  private async refreshCommands(connected: ReadonlySet<string>): Promise<void> {
+    const { client, onCommands } = this.deps;
+    const due = this.commands.due(this.deps.upsNames, Date.now());
+    if (due.length === 0) return;
+    const lists = await Promise.all(due.map((name) => client.listCmd(name).catch(() => undefined)));
+    const now = Date.now();
+    due.forEach((name, i) => {
       const list = lists[i];
-      if (list) onCommands(name, list);
+      if (!list) return;
+      this.commands.answered(name, list, connected.has(name), now);
+      onCommands(name, list);
     });
   }
 }

@@ -85,6 +85,8 @@ describe(`supervisor with three dummy-ups UPSes, ${ON_NUT}`, () => {
       timeoutMs: 30_000,
     });
     expect(recovered.reason).toBe('hung');
+    // The outage began when the driver fell silent, before the hang was detected: since_fresh_ms says so.
+    expect(recovered.sinceFreshMs).toBeGreaterThanOrEqual(recovered.durationMs + hung.silentMs - 100);
 
     expect(agent.driverPid('ups2')).not.toBe(hungPid);
     // The hung process is gone, not left behind.
@@ -115,6 +117,7 @@ describe(`supervisor with three dummy-ups UPSes, ${ON_NUT}`, () => {
     expect(exited).toMatchObject({ childPid: pid, signal: 'SIGKILL', expected: false });
     const recovered = await agent.waitForEvent('recovered', (e) => e.ups === 'ups3', { since });
     expect(recovered.reason).toBe('crashed');
+    expect(recovered.sinceFreshMs).toBeGreaterThanOrEqual(recovered.durationMs);
     expect(agent.driverPid('ups3')).not.toBe(pid);
     expect(await lab.waitForStatus('ups3', (s) => s === 'OL')).toBe('OL');
   });

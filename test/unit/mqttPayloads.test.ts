@@ -364,12 +364,23 @@ describe('eventPayloads', () => {
       ups: 'ups1',
       reason: 'hung',
       durationMs: 3120,
+      sinceFreshMs: 5200,
       attempt: 1,
       at: AT,
     });
     expect(JSON.stringify(events)).toBe(
-      `[{"type":"recovered","ups":"ups1","reason":"hung","duration_ms":3120,"attempt":1,"at":"${AT_ISO}"}]`,
+      `[{"type":"recovered","ups":"ups1","reason":"hung","duration_ms":3120,"since_fresh_ms":5200,"attempt":1,"at":"${AT_ISO}"}]`,
     );
+    // No fresh data before the fault since the agent started: null, not a made-up number.
+    const none = eventPayloads('recovered', {
+      ups: 'u',
+      reason: 'no-data',
+      durationMs: 1,
+      sinceFreshMs: null,
+      attempt: 1,
+      at: AT,
+    });
+    expect(none[0]).toMatchObject({ since_fresh_ms: null });
   });
 
   it('maps every supervisor event with snake_case keys', () => {
