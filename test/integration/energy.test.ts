@@ -58,6 +58,9 @@ describe(`power and energy of a dummy-ups UPS whose load changes, ${ON_NUT}`, ()
      * over that time: a step function from its `ups-updated` events (sample time `at`, power of those variables).
      */
     const measure = async (agent: AgentUnderTest, loads: number[]): Promise<Window> => {
+      // The window starts once the agent has fresh data (only fresh data is integrated) and has sampled it a while.
+      const ok = await agent.waitForEvent('state-changed', (e) => e.ups === UPS && e.to === 'ok');
+      await sleep(1000);
       const marks: Array<{ message: Received; watts: number }> = [];
       const busMark = agent.mark();
       for (const [i, load] of loads.entries()) {
@@ -87,6 +90,7 @@ describe(`power and energy of a dummy-ups UPS whose load changes, ${ON_NUT}`, ()
         expectedWs += (current.watts * (u.at - current.at)) / 1000;
         current = { at: u.at, watts: u.watts as number };
       }
+      expect(ok.at).toBeLessThan(start);
       expect(agent.eventsOf('state-changed', (e) => e.ups === UPS && e.from === 'ok', busMark)).toEqual([]);
       const kwh = (m: Received) => json(m).energy_kwh as number;
       const first = marks[0]?.message as Received;
