@@ -13,7 +13,14 @@ import { DriverSocket } from '../../src/nut/driverSocket.js';
 import { DriverSocketError, isNutError, type NutError } from '../../src/nut/errors.js';
 import { driverSocketCapabilities } from '../../src/nut/nutCapabilities.js';
 import { NutVersion } from '../../src/nut/nutVersion.js';
-import { createNutLab, cyberPowerDev, type NutLab, sleep, waitFor } from '../fixtures/nutLab.js';
+import {
+  createNutLab,
+  cyberPowerDev,
+  type NutLab,
+  processAlive,
+  sleep,
+  waitFor,
+} from '../fixtures/nutLab.js';
 import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 const NAMES = ['ups1', 'ups2', 'stopme', 'killme', 'feed'] as const;
@@ -178,13 +185,17 @@ describe(`NutClient and DriverSocket against real NUT, ${ON_NUT}`, () => {
   }, 45_000);
 
   it('a SIGKILLed driver: DRIVER-NOT-CONNECTED; its stale socket file refuses connections', async () => {
-    process.kill(pid('killme'), 'SIGKILL');
+    const killed = pid('killme');
+    process.kill(killed, 'SIGKILL');
     await waitForNutError(
       'DRIVER-NOT-CONNECTED',
       () => client.getVar('killme', 'ups.status'),
       'DRIVER-NOT-CONNECTED',
       10_000,
     );
+    // upsd can notice the dropped connection while the dying driver has not yet closed its listening socket (a
+    // connect then lands in the backlog and is reset): the file is stale once the process has fully exited.
+    await waitFor('the killed driver gone', () => (processAlive(killed) ? undefined : true));
     const ds = new DriverSocket({ path: socketPath('killme') });
     const err = await ds.connect(2000).catch((e: unknown) => e);
     expect((err as DriverSocketError).code).toBe('ECONNREFUSED');
