@@ -17,6 +17,9 @@ import {
   type FakeDriverHandler,
   fakeDriver,
 } from '../fixtures/fakeDriverSocket.js';
+import { sleep, until } from '../fixtures/proc.js';
+
+const until5s = (check: () => boolean) => until(check, 5000);
 
 const MODERN: DriverSocketCapabilities = { logout: true, getpid: true };
 const LEGACY: DriverSocketCapabilities = { logout: false, getpid: false };
@@ -72,39 +75,29 @@ async function probeOn(
   return { driver, probe, seen };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
-
 const pings = (driver: FakeDriver) => driver.lines.filter((l) => l === 'PING').length;
 
 describe('DriverProbe on NUT 2.8.3+ (GETPID, LOGOUT)', () => {
   it('checks GETPID once, then dumps and pings on the same connection; close() says LOGOUT', async () => {
     const { driver, probe, seen } = await probeOn(driverReplies({ pid: 4242 }), MODERN);
-    await until(() => pings(driver) >= 4);
+    await until5s(() => pings(driver) >= 4);
     expect(driver.conns).toHaveLength(1);
     expect(driver.lines.slice(0, 3)).toEqual(['GETPID', 'PING', 'DUMPALL']);
     expect(driver.lines.filter((l) => l === 'GETPID')).toHaveLength(1);
     expect(seen.statuses.at(-1)).toBe('OL');
     await probe.close();
     expect(driver.lines.at(-1)).toBe('LOGOUT');
-    await until(() => driver.conns[0]?.closed === true);
+    await until5s(() => driver.conns[0]?.closed === true);
     expect(driver.lines.filter((l) => !PROBE_VERBS.has(l))).toEqual([]);
     expect(seen.hung).toEqual([]);
   });
 
   it('a socket served by another pid: error, LOGOUT to that driver, onForeign, no dump and no PING loop', async () => {
     const { driver, seen } = await probeOn(driverReplies({ pid: 777 }), MODERN, { driverPid: 4242 });
-    await until(() => seen.foreign.length > 0);
+    await until5s(() => seen.foreign.length > 0);
     expect(seen.foreign).toEqual([777]);
     expect(driver.lines).toEqual(['GETPID', 'PING', 'LOGOUT']);
-    await until(() => driver.conns[0]?.closed === true);
+    await until5s(() => driver.conns[0]?.closed === true);
     await sleep(200); // several probe intervals: a probe that went on would PING or reconnect here
     expect(driver.conns).toHaveLength(1);
     expect(driver.lines).toEqual(['GETPID', 'PING', 'LOGOUT']);
@@ -113,7 +106,7 @@ describe('DriverProbe on NUT 2.8.3+ (GETPID, LOGOUT)', () => {
 
   it('a driver that does not answer GETPID (but PING) is probed as usual', async () => {
     const { driver, seen } = await probeOn(driverReplies({ pid: 1, legacy: true }), MODERN);
-    await until(() => pings(driver) >= 3);
+    await until5s(() => pings(driver) >= 3);
     expect(driver.lines.slice(0, 3)).toEqual(['GETPID', 'PING', 'DUMPALL']);
     expect(seen.foreign).toEqual([]);
     expect(seen.statuses.at(-1)).toBe('OL');
@@ -121,16 +114,16 @@ describe('DriverProbe on NUT 2.8.3+ (GETPID, LOGOUT)', () => {
 
   it('a driver that answers nothing is hung, and close() then sends no LOGOUT', async () => {
     const { driver, probe, seen } = await probeOn(() => undefined, MODERN);
-    await until(() => seen.hung.length > 0);
+    await until5s(() => seen.hung.length > 0);
     await probe.close();
     expect(driver.lines).toEqual(['GETPID', 'PING']);
-    await until(() => driver.conns[0]?.closed === true);
+    await until5s(() => driver.conns[0]?.closed === true);
   });
 
   it('close() after the driver process is gone sends no LOGOUT', async () => {
     let alive = true;
     const { driver, probe } = await probeOn(driverReplies({ pid: 4242 }), MODERN, { alive: () => alive });
-    await until(() => pings(driver) >= 2);
+    await until5s(() => pings(driver) >= 2);
     alive = false;
     await probe.close();
     expect(driver.lines).not.toContain('LOGOUT');
@@ -141,19 +134,19 @@ describe('DriverProbe on NUT 2.8.3+ (GETPID, LOGOUT)', () => {
     const { driver, probe } = await probeOn((line, socket) => {
       if (line !== 'LOGOUT') handler(line, socket);
     }, MODERN);
-    await until(() => pings(driver) >= 2);
+    await until5s(() => pings(driver) >= 2);
     await probe.close();
     expect(driver.lines.at(-1)).toBe('LOGOUT');
-    await until(() => driver.conns[0]?.closed === true);
+    await until5s(() => driver.conns[0]?.closed === true);
   });
 });
 
 describe('DriverProbe on NUT 2.8.0–2.8.2', () => {
   it('sends neither GETPID nor LOGOUT nor NOBROADCAST, and keeps one connection until close()', async () => {
     const { driver, probe, seen } = await probeOn(driverReplies({ pid: 1, legacy: true }), LEGACY);
-    await until(() => pings(driver) >= 4);
+    await until5s(() => pings(driver) >= 4);
     await probe.close();
-    await until(() => driver.conns[0]?.closed === true);
+    await until5s(() => driver.conns[0]?.closed === true);
     expect(driver.conns).toHaveLength(1);
     expect(new Set(driver.lines)).toEqual(new Set(['DUMPALL', 'PING']));
     expect(driver.lines[0]).toBe('DUMPALL');

@@ -15,6 +15,7 @@ import {
   type FakeDriverHandler,
   fakeDriver as fakeDriverIn,
 } from '../fixtures/fakeDriverSocket.js';
+import { sleep, until } from '../fixtures/proc.js';
 
 let dir: string;
 const drivers: FakeDriver[] = [];
@@ -41,16 +42,6 @@ function driverSocket(path: string, maxLineBytes?: number): DriverSocket {
   const s = new DriverSocket({ path, maxLineBytes });
   sockets.push(s);
   return s;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
 }
 
 const DUMP = [

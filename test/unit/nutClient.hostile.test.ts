@@ -13,6 +13,7 @@ import {
   NutProtocolError,
   NutTimeoutError,
 } from '../../src/nut/errors.js';
+import { sleep, until } from '../fixtures/proc.js';
 
 type Handler = (line: string, conn: FakeConn) => void | Promise<void>;
 
@@ -115,16 +116,6 @@ function client(port: number, opts: Partial<NutClientOptions> = {}): NutClient {
   const c = new NutClient({ host: '127.0.0.1', port, requestTimeoutMs: 2000, keepAliveMs: 0, ...opts });
   clients.push(c);
   return c;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(5);
-  }
 }
 
 function listVarReply(ups: string, vars: Record<string, string>): string {
