@@ -37,29 +37,34 @@ export function cpuShareBetween(a: CpuSample, b: CpuSample, ticksPerSecond: numb
 }
 
 /**
- * Spinning when every interval of the most recent, unbroken busy stretch is above the share, and the stretch
- * covers at least the duration. One quiet interval resets it: a busy-but-healthy driver (a burst per update)
- * never stays above the share that long. Samples are in time order, of one process.
+ * Spinning when, over the last `durationMs` (from the newest sample back to the latest one at least that old),
+ * the driver used more than the share of a core on average, and in each half of that window too — so a driver
+ * that was busy for a while and is quiet now (a start-up, a burst of USB I/O) is not taken for a spinning one.
+ * Averages, not every interval: a spinning NUT driver is not busy in every sample either (a 2.8.0 dummy-ups spins
+ * flat out between updates, then sleeps in its update: ~50 % overall, with idle 500 ms samples). Samples are in
+ * time order, of one process.
  */
 export function spinVerdict(samples: readonly CpuSample[], config: SpinConfig): SpinVerdict {
-  let end: CpuSample | undefined;
-  let start: CpuSample | undefined;
-  for (let i = samples.length - 1; i > 0; i--) {
-    const b = samples[i] as CpuSample;
-    const a = samples[i - 1] as CpuSample;
-    const share = cpuShareBetween(a, b, config.ticksPerSecond);
-    if (share === undefined || share <= config.cpuShare) break;
-    end ??= b;
-    start = a;
-  }
-  if (!start || !end) return { spinning: false };
-  const durationMs = end.at - start.at;
-  if (durationMs < config.durationMs) return { spinning: false };
-  return {
-    spinning: true,
-    cpuShare: cpuShareBetween(start, end, config.ticksPerSecond) ?? 0,
-    durationMs,
-  };
+  const newest = samples[samples.length - 1];
+  if (!newest) return { spinning: false };
+  const startIndex = lastIndexAtOrBefore(samples, newest.at - config.durationMs);
+  if (startIndex < 0) return { spinning: false };
+  const start = samples[startIndex] as CpuSample;
+  const midIndex = lastIndexAtOrBefore(samples, (start.at + newest.at) / 2);
+  if (midIndex <= startIndex || midIndex >= samples.length - 1) return { spinning: false };
+  const mid = samples[midIndex] as CpuSample;
+  const { ticksPerSecond } = config;
+  const whole = cpuShareBetween(start, newest, ticksPerSecond);
+  const older = cpuShareBetween(start, mid, ticksPerSecond);
+  const newer = cpuShareBetween(mid, newest, ticksPerSecond);
+  if (whole === undefined || older === undefined || newer === undefined) return { spinning: false };
+  if (Math.min(whole, older, newer) <= config.cpuShare) return { spinning: false };
+  return { spinning: true, cpuShare: whole, durationMs: newest.at - start.at };
+}
+
+function lastIndexAtOrBefore(samples: readonly CpuSample[], at: number): number {
+  for (let i = samples.length - 1; i >= 0; i--) if ((samples[i] as CpuSample).at <= at) return i;
+  return -1;
 }
 
 /**

@@ -33,9 +33,10 @@ async function cpuShareOver(pid: number, ms: number): Promise<number> {
 /** Connects to a driver's socket and closes without a word, as a one-shot probe or a restarted upsd does. */
 function connectAndClose(path: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    // destroy(), not end(): a 2.8.0 driver never closes its side, so a half-closed socket would never be 'close'd.
     const socket = connect(path, () => {
-      socket.end();
       socket.once('close', () => resolve());
+      socket.destroy();
     });
     socket.once('error', reject);
   });

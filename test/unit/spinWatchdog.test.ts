@@ -38,6 +38,15 @@ describe('spinVerdict (samples → spinning?)', () => {
     expect(verdict).toEqual({ spinning: true, cpuShare: 0.5, durationMs: 60_000 });
   });
 
+  it('is spinning the way a 2.8.0 dummy-ups spins: flat out, then asleep in its update, over and over', () => {
+    // Measured on NUT 2.8.0 after a client disconnected, ticks per 500 ms: 35 38 0 7 48 37 0 11 45 36 0 …
+    const pattern = [0.7, 0.76, 0, 0.14, 0.96, 0.74, 0, 0.22];
+    const shares = Array.from({ length: 12 }, (_, i) => pattern[i % pattern.length] as number);
+    const verdict = spinVerdict(samplesOf(shares, 500), { ...config, cpuShare: 0.2, durationMs: 3000 });
+    expect(verdict).toMatchObject({ spinning: true, durationMs: 3000 });
+    expect(verdict.spinning && verdict.cpuShare).toBeGreaterThan(0.25);
+  });
+
   it('is not spinning before the duration has passed', () => {
     expect(spinVerdict(samplesOf(Array(11).fill(0.5)), config)).toEqual({ spinning: false });
   });
@@ -45,26 +54,30 @@ describe('spinVerdict (samples → spinning?)', () => {
   it('leaves a busy-but-healthy driver alone: short bursts with quiet intervals between them', () => {
     // A burst at 90 % every third interval (an update loop doing USB I/O), idle otherwise: for minutes.
     const bursts = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? 0.9 : 0.02));
-    expect(spinVerdict(samplesOf(bursts), config)).toEqual({ spinning: false });
-    // Mean 0.31, below the share, even where bursts come every other interval.
+    const verdicts = (shares: number[]) =>
+      shares.map((_, n) => spinVerdict(samplesOf(shares.slice(0, n + 1)), config).spinning);
+    expect(verdicts(bursts).some(Boolean)).toBe(false);
+    // Every other interval at 60 %: a mean of 31 %, below the share, at every moment.
     const every2 = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 0.6 : 0.02));
-    expect(spinVerdict(samplesOf(every2), config)).toEqual({ spinning: false });
+    expect(verdicts(every2).some(Boolean)).toBe(false);
   });
 
-  it('one quiet interval resets the stretch; only the latest unbroken stretch counts', () => {
-    const shares = [...Array(11).fill(0.6), 0.1, ...Array(11).fill(0.6)];
-    expect(spinVerdict(samplesOf(shares), config)).toEqual({ spinning: false });
-    expect(spinVerdict(samplesOf([...shares, 0.6]), config)).toMatchObject({
-      spinning: true,
-      durationMs: 60_000,
-    });
+  it('is not spinning once quiet again: a long busy stretch (a start-up) followed by quiet', () => {
+    // 40 s flat out, then quiet: the whole last minute averages above 40 % for a while, its newer half does not.
+    const shares = [...Array(8).fill(1), ...Array(12).fill(0.01)];
+    const verdicts = shares.map((_, n) => spinVerdict(samplesOf(shares.slice(0, n + 1)), config).spinning);
+    expect(verdicts.some(Boolean)).toBe(false);
+    // The same stretch still going on is spinning.
+    expect(spinVerdict(samplesOf(Array(12).fill(1)), config)).toMatchObject({ spinning: true });
   });
 
-  it('is not spinning at or below the share, nor with fewer than two samples', () => {
+  it('is not spinning at or below the share, nor with too few samples', () => {
     expect(spinVerdict(samplesOf(Array(20).fill(0.4)), config)).toEqual({ spinning: false });
     expect(spinVerdict(samplesOf(Array(20).fill(0.05)), config)).toEqual({ spinning: false });
     expect(spinVerdict([{ at: 0, ticks: 0 }], config)).toEqual({ spinning: false });
     expect(spinVerdict([], config)).toEqual({ spinning: false });
+    // One interval as long as the duration has no halves to compare.
+    expect(spinVerdict(samplesOf([1], 60_000), config)).toEqual({ spinning: false });
   });
 
   it('honours the clock tick rate', () => {
