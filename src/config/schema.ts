@@ -364,12 +364,12 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
       default: '/var/lib/nut-mqtt',
     },
     spinCpuShare: {
-      doc: 'Spinning-driver watchdog: share of one CPU core (0 to 1) above which a driver counts as busy; busy for SPIN_DURATION without a break, it is restarted (reason `spinning`). 0: off. NUT 2.8.0–2.8.2 drivers spin at 50–88 % after a socket client disconnects.',
+      doc: 'Spinning-driver watchdog: a driver that uses more than this share of one CPU core (0 to 1) on average over SPIN_DURATION, and over each half of it, is restarted (reason `spinning`). 0: off. NUT 2.8.0–2.8.2 drivers spin at 50–88 % after a socket client disconnects while their data stays fresh.',
       format: 'cpu-share',
       default: 0.4,
     },
     spinDuration: {
-      doc: 'Milliseconds a driver must stay above SPIN_CPU_SHARE, without a break, to count as spinning (a busy but healthy driver works in short bursts).',
+      doc: "Milliseconds over which a driver's CPU use is averaged for SPIN_CPU_SHARE (sampled from /proc every sixth of it, 0.25–5 s apart). A busy but healthy driver works in short bursts and stays below the share on average.",
       ...positiveMs(1000, 3_600_000),
       default: 60_000,
     },
