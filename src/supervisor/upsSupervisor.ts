@@ -408,7 +408,7 @@ export class UpsSupervisor {
     const resetter = this.deps.usbResetter ?? new UsbResetter({ sysfsRoot: timings.sysfsRoot });
     if (!resetter.available()) {
       this.log.info(
-        `USB reset rung off for ${ups.driver}: no USB bus under ${resetter.devicesDir} (in a container, map /sys/bus/usb and /dev/bus/usb)`,
+        `USB reset rung off for ${ups.driver}: no USB bus under ${resetter.devicesDir} (SYSFS_ROOT)`,
       );
       return undefined;
     }

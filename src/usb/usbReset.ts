@@ -9,7 +9,8 @@ import { chooseUsbDevice, type UsbDeviceInfo, type UsbSelector } from './usbMatc
  * every driver of the device and logically disconnects it, then enumerates it again — what NUT's own
  * scripts/usb_resetter does. Chosen over USBDEVFS_RESET because it needs no ioctl (Node has none without a native
  * addon), only a write to a file, and it works the same in a container where /sys/bus/usb is mapped; it needs
- * write access to sysfs (root, or a writable /sys in the container).
+ * write access to sysfs: root on the host; in a container /sys is read-only unless it runs privileged, and then a
+ * reset ends in a `failed` usb-reset event naming the file (EROFS), never in a silent no-op.
  */
 
 export type UsbResetResult =
