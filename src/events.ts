@@ -25,6 +25,19 @@ export interface BusEvents {
     expected: boolean;
     at: number;
   };
+  /** The driver burned more than SPIN_CPU_SHARE of a core for `durationMs` (a restart with reason `spinning` follows). */
+  'driver-spinning': { ups: string; childPid: number; cpuShare: number; durationMs: number; at: number };
+  /**
+   * The USB reset rung ran before a restart: `reset` (authorized 0 then 1 on `device`), `refused` (no device, or
+   * several, match ups.conf: nothing touched), `failed` (writing `authorized` failed). `detail` says why.
+   */
+  'usb-reset': {
+    ups: string;
+    result: 'reset' | 'refused' | 'failed';
+    device: string | null;
+    detail: string;
+    at: number;
+  };
   /** A driver process was started. */
   'driver-started': { ups: string; childPid: number; at: number };
   /** The recovery ladder started. */
@@ -88,6 +101,8 @@ const LISTED: Record<BusEventName, true> = {
   hung: true,
   'driver-exited': true,
   'driver-started': true,
+  'driver-spinning': true,
+  'usb-reset': true,
   recovering: true,
   'force-killed': true,
   recovered: true,

@@ -90,6 +90,13 @@ export interface UpsEventFields {
   hung: { silent_ms: number };
   'driver-exited': ChildExit;
   'driver-started': { child_pid: number };
+  /** `cpu_share`: mean share of one core (0–1) over the busy stretch of `duration_ms`. */
+  'driver-spinning': { child_pid: number; cpu_share: number; duration_ms: number };
+  /**
+   * `result`: `reset` (the device's sysfs `authorized` went 0, then 1), `refused` (none or several devices match
+   * ups.conf: nothing touched), `failed`; `device`: the sysfs name (e.g. `1-1.2`) when one matched.
+   */
+  'usb-reset': { result: 'reset' | 'refused' | 'failed'; device: string | null; detail: string };
   recovering: { reason: RecoveryReason; attempt: number };
   'force-killed': { child_pid: number };
   /**

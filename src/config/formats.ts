@@ -48,6 +48,16 @@ convict.addFormat({
     raw.trim() === '' ? 0 : /^\s*(?:0|1)?(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : raw,
 });
 
+convict.addFormat({
+  name: 'cpu-share',
+  validate: (value: unknown) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+      throw new Error('must be a share of one CPU core from 0 to 1 (e.g. 0.4; 0 = off)');
+  },
+  coerce: (raw: string) =>
+    raw.trim() === '' ? 0 : /^\s*(?:0|1)?(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : raw,
+});
+
 /** A display name: any text up to 100 characters, no control characters; empty = the default. */
 export const displayName = (value: unknown) => {
   if (typeof value !== 'string' || value.length > 100 || /\p{Cc}/u.test(value))

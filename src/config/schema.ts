@@ -86,6 +86,11 @@ export interface AgentConfigShape {
     requestTimeout: number;
     upsdFailureThreshold: number;
     dataPath: string;
+    spinCpuShare: number;
+    spinDuration: number;
+    usbReset: boolean;
+    usbResetAfter: number;
+    sysfsRoot: string;
   };
 }
 
@@ -357,6 +362,31 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
       doc: "Folder for the agent's own state (energy.json: every UPS's energy total, so a restart continues it). /data in the image (a volume).",
       format: absolutePath,
       default: '/var/lib/nut-mqtt',
+    },
+    spinCpuShare: {
+      doc: 'Spinning-driver watchdog: a driver that uses more than this share of one CPU core (0 to 1) on average over SPIN_DURATION, and over each half of it, is restarted (reason `spinning`). 0: off. NUT 2.8.0–2.8.2 drivers spin at 50–88 % after a socket client disconnects while their data stays fresh.',
+      format: 'cpu-share',
+      default: 0.4,
+    },
+    spinDuration: {
+      doc: "Milliseconds over which a driver's CPU use is averaged for SPIN_CPU_SHARE (sampled from /proc every sixth of it, 0.25–5 s apart). A busy but healthy driver works in short bursts and stays below the share on average.",
+      ...positiveMs(1000, 3_600_000),
+      default: 60_000,
+    },
+    usbReset: {
+      doc: "USB reset rung, for USB drivers (usbhid-ups, nutdrv_qx, blazer_usb, …): after USB_RESET_AFTER failed restarts, reset the UPS's USB device (its sysfs `authorized` set to 0, then 1) before the next restart. Only a device that matches ups.conf's vendorid/productid/serial/bus/device/busport, and exactly one. Has no effect where SYSFS_ROOT has no bus/usb (a container without the USB bus).",
+      format: 'switch',
+      default: true,
+    },
+    usbResetAfter: {
+      doc: 'Failed restarts of a USB driver (no fresh data within VERIFY_TIMEOUT) before the USB device is reset, then on every further attempt.',
+      ...count(1, 100),
+      default: 2,
+    },
+    sysfsRoot: {
+      doc: 'Where sysfs is mounted (the USB devices are under <this>/bus/usb/devices).',
+      format: absolutePath,
+      default: '/sys',
     },
   },
 });

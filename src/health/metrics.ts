@@ -49,10 +49,12 @@ export class Metrics implements Extension {
   /** Counts restarts and recoveries from now on. */
   async start(): Promise<void> {
     const { bus } = this.sources;
-    const { restarts, recoveries, upsdRestarts } = this.counters;
+    const { restarts, recoveries, upsdRestarts, spinning, usbResets } = this.counters;
     bus.on('recovering', (e) => restarts.inc({ ups: e.ups, reason: e.reason }), this);
     bus.on('recovered', (e) => recoveries.observe({ reason: e.reason }, e.durationMs / 1000), this);
     bus.on('upsd-restarted', () => upsdRestarts.inc(), this);
+    bus.on('driver-spinning', (e) => spinning.inc({ ups: e.ups }), this);
+    bus.on('usb-reset', (e) => usbResets.inc({ ups: e.ups, result: e.result }), this);
   }
 
   async stop(): Promise<void> {
@@ -160,6 +162,18 @@ function busCounters(registry: Registry) {
     upsdRestarts: new Counter({
       name: 'nut_mqtt_upsd_restarts_total',
       help: 'upsd restarts',
+      registers: [registry],
+    }),
+    spinning: new Counter({
+      name: 'nut_mqtt_driver_spinning_total',
+      help: 'Drivers found spinning (above SPIN_CPU_SHARE of a core for SPIN_DURATION), each then restarted',
+      labelNames: ['ups'],
+      registers: [registry],
+    }),
+    usbResets: new Counter({
+      name: 'nut_mqtt_usb_resets_total',
+      help: 'USB reset rung runs by result (reset, refused, failed)',
+      labelNames: ['ups', 'result'],
       registers: [registry],
     }),
   };

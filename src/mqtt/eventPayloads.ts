@@ -24,6 +24,14 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
     ups('driver-exited', p, { child_pid: p.childPid, code: p.code, signal: p.signal, expected: p.expected }),
   ],
   'driver-started': (p) => [ups('driver-started', p, { child_pid: p.childPid })],
+  'driver-spinning': (p) => [
+    ups('driver-spinning', p, {
+      child_pid: p.childPid,
+      cpu_share: Math.round(p.cpuShare * 1000) / 1000,
+      duration_ms: p.durationMs,
+    }),
+  ],
+  'usb-reset': (p) => [ups('usb-reset', p, { result: p.result, device: p.device, detail: p.detail })],
   recovering: (p) => [ups('recovering', p, { reason: p.reason, attempt: p.attempt })],
   'force-killed': (p) => [ups('force-killed', p, { child_pid: p.childPid })],
   recovered: (p) => [

@@ -31,6 +31,8 @@ export type SupervisionState = (typeof SUPERVISION_STATES)[number];
  * - `no-data`: a started driver never produced fresh data in time.
  * - `manual`: asked for (MQTT command, API).
  * - `upsd-restarted`: upsd was restarted; NUT 2.8.0 drivers spin on the dead connection unless restarted too.
+ * - `spinning`: the driver burned more than SPIN_CPU_SHARE of a core for SPIN_DURATION (NUT 2.8.0–2.8.2 spin after a
+ *   socket client disconnects, while their data stays fresh).
  */
 export const RECOVERY_REASONS = [
   'hung',
@@ -40,6 +42,7 @@ export const RECOVERY_REASONS = [
   'no-data',
   'manual',
   'upsd-restarted',
+  'spinning',
 ] as const;
 
 export type RecoveryReason = (typeof RECOVERY_REASONS)[number];

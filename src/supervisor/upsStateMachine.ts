@@ -70,6 +70,8 @@ export type MachineInput =
   | { type: 'stale'; source: 'upsd' | 'driver' }
   | { type: 'not-connected' }
   | { type: 'hung' }
+  /** The driver burned a core's share for too long (see cpuSpin.ts). */
+  | { type: 'spinning' }
   | { type: 'driver-exited' }
   | { type: 'restart-requested'; reason: 'manual' | 'upsd-restarted' }
   | { type: 'recovery-succeeded' }
@@ -218,6 +220,8 @@ function newTrouble(state: MachineState, input: MachineInput, now: number, confi
   switch (input.type) {
     case 'hung':
       return recover(state, newFault('hung', now), now, config);
+    case 'spinning':
+      return recover(state, newFault('spinning', now), now, config);
     case 'driver-exited':
       return recover(state, newFault('crashed', now), now, config);
     case 'restart-requested':

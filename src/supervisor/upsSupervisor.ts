@@ -5,9 +5,12 @@ import type { NutClient } from '../nut/client.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverBinary, type NutSetup, userArgs } from '../nut/nutSetup.js';
+import { isUsbDriver, usbSelector } from '../usb/usbMatch.js';
+import { UsbResetter } from '../usb/usbReset.js';
 import { DriverProbe } from './driverProbe.js';
 import { waitForFreshStatus } from './freshStatus.js';
 import { describeExit, ManagedProcess } from './managedProcess.js';
+import { SpinWatchdog } from './spinWatchdog.js';
 import type { RecoveryReason, UpsSnapshot } from './types.js';
 import { UpsReadings } from './upsReadings.js';
 import {
@@ -34,6 +37,8 @@ export interface UpsSupervisorDeps {
   /** What the drivers' sockets understand (known once the supervisor has read the NUT version). */
   driverSocketCapabilities: () => DriverSocketCapabilities;
   now?: () => number;
+  /** Tests bring a USB resetter on a fake sysfs; by default one on SYSFS_ROOT, for USB drivers with USB_RESET on. */
+  usbResetter?: UsbResetter;
 }
 
 /** Result of a poll of upsd for this UPS. */
@@ -60,6 +65,9 @@ export class UpsSupervisor {
   private machine: MachineState;
   private driver: ManagedProcess | undefined;
   private probe: DriverProbe | undefined;
+  private spinWatchdog: SpinWatchdog | undefined;
+  /** The USB reset rung; undefined for a non-USB driver, with USB_RESET off, or without a USB bus in sysfs. */
+  private readonly usbResetter: UsbResetter | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly readings: UpsReadings;
@@ -83,6 +91,7 @@ export class UpsSupervisor {
     this.now = deps.now ?? Date.now;
     this.machineConfig = machineConfig(deps.timings);
     this.machine = initialState(this.now());
+    this.usbResetter = this.makeUsbResetter();
     this.readings = new UpsReadings({
       ups: this.name,
       bus: deps.bus,
@@ -118,6 +127,7 @@ export class UpsSupervisor {
     this.stopped = true;
     clearTimeout(this.tickTimer);
     await this.closeProbe();
+    this.stopSpinWatchdog();
     await this.recovery?.catch(() => undefined);
     if (this.driver) {
       const { forced } = await this.driver.stop(this.deps.timings.stopTimeout);
@@ -289,6 +299,7 @@ export class UpsSupervisor {
       this.log.info({ childPid }, `started ${ups.driver}`);
       bus.emit('driver-started', { ups: this.name, childPid, at: this.now() });
       this.attachProbe(driver, childPid);
+      this.attachSpinWatchdog(driver, childPid);
     }
     void driver.exited.then((exit) => {
       const pid = childPid ?? 0;
@@ -305,6 +316,7 @@ export class UpsSupervisor {
         at: this.now(),
       });
       if (this.driver !== driver) return;
+      this.stopSpinWatchdog();
       void this.closeProbe();
       if (!exit.expected && !this.stopped) this.dispatch({ type: 'driver-exited' });
     });
@@ -361,6 +373,61 @@ export class UpsSupervisor {
     probe.start();
   }
 
+  /** Watches the driver process's CPU for its whole life (NUT 2.8.0–2.8.2 spin after a client disconnects). */
+  private attachSpinWatchdog(driver: ManagedProcess, childPid: number): void {
+    const { timings, bus } = this.deps;
+    this.stopSpinWatchdog();
+    const watchdog = new SpinWatchdog({
+      pid: childPid,
+      cpuShare: timings.spinCpuShare,
+      durationMs: timings.spinDuration,
+      now: this.now,
+      onSpinning: ({ cpuShare, durationMs }) => {
+        if (this.driver !== driver || !driver.running || this.stopped) return;
+        const percent = Math.round(cpuShare * 100);
+        this.log.warn(
+          { childPid, cpuShare, durationMs },
+          `driver spins: ${percent} % of a CPU core for ${Math.round(durationMs / 1000)} s (SPIN_CPU_SHARE ${timings.spinCpuShare}); restarting it`,
+        );
+        bus.emit('driver-spinning', { ups: this.name, childPid, cpuShare, durationMs, at: this.now() });
+        this.dispatch({ type: 'spinning' });
+      },
+    });
+    this.spinWatchdog = watchdog;
+    watchdog.start();
+  }
+
+  private stopSpinWatchdog(): void {
+    this.spinWatchdog?.stop();
+    this.spinWatchdog = undefined;
+  }
+
+  private makeUsbResetter(): UsbResetter | undefined {
+    const { ups, timings } = this.deps;
+    if (!timings.usbReset || !isUsbDriver(ups.driver)) return undefined;
+    const resetter = this.deps.usbResetter ?? new UsbResetter({ sysfsRoot: timings.sysfsRoot });
+    if (!resetter.available()) {
+      this.log.info(
+        `USB reset rung off for ${ups.driver}: no USB bus under ${resetter.devicesDir} (SYSFS_ROOT)`,
+      );
+      return undefined;
+    }
+    return resetter;
+  }
+
+  /** Once restarts alone have failed USB_RESET_AFTER times for this fault, reset the USB device first. */
+  private async usbResetRung(attempt: number): Promise<void> {
+    const failed = attempt - 1;
+    if (!this.usbResetter || failed < this.deps.timings.usbResetAfter) return;
+    const { bus, ups } = this.deps;
+    const outcome = await this.usbResetter.reset(usbSelector(ups.options));
+    const fields = { result: outcome.result, device: outcome.device, failedAttempts: failed };
+    if (outcome.result === 'reset')
+      this.log.warn(fields, `USB device reset after ${failed} failed restarts: ${outcome.detail}`);
+    else this.log.error(fields, `USB device not reset (${outcome.result}): ${outcome.detail}`);
+    bus.emit('usb-reset', { ups: this.name, ...outcome, at: this.now() });
+  }
+
   private emitUpdated(): void {
     this.deps.bus.emit('ups-updated', { snapshot: this.snapshot(), at: this.now() });
   }
@@ -378,6 +445,7 @@ export class UpsSupervisor {
     bus.emit('recovering', { ups: this.name, reason, attempt, at: startedAt });
 
     await this.closeProbe();
+    this.stopSpinWatchdog();
     const old = this.driver;
     if (old?.running) {
       const { forced } = await old.stop(timings.stopTimeout);
@@ -389,6 +457,9 @@ export class UpsSupervisor {
         bus.emit('force-killed', { ups: this.name, childPid: old.pid ?? 0, at: this.now() });
       }
     }
+    if (this.stopped) return;
+    // Between the old driver's exit and the new one's start: nothing holds the device while it re-enumerates.
+    await this.usbResetRung(attempt);
     if (this.stopped) return;
 
     const driver = this.startDriver();

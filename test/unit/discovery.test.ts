@@ -261,6 +261,7 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
       'no-data',
       'manual',
       'upsd-restarted',
+      'spinning',
     ]);
     expect(SUPERVISION_STATE_OPTIONS).toHaveLength(7);
     expect(find(messages, 'sensor', 'data_age')).toMatchObject({

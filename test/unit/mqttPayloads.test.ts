@@ -398,6 +398,14 @@ describe('eventPayloads', () => {
         { child_pid: 77, code: null, signal: 'SIGKILL', expected: false },
       ],
       'driver-started': [{ ups: 'u', childPid: 78, at: AT }, { child_pid: 78 }],
+      'driver-spinning': [
+        { ups: 'u', childPid: 78, cpuShare: 0.49876, durationMs: 61_000, at: AT },
+        { child_pid: 78, cpu_share: 0.499, duration_ms: 61_000 },
+      ],
+      'usb-reset': [
+        { ups: 'u', result: 'refused', device: null, detail: 'no USB device matches vendorid=0764', at: AT },
+        { result: 'refused', device: null, detail: 'no USB device matches vendorid=0764' },
+      ],
       recovering: [
         { ups: 'u', reason: 'stale', attempt: 2, at: AT },
         { reason: 'stale', attempt: 2 },
