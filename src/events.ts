@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { CircuitReason } from './supervisor/recoveryPolicy.js';
 import type { RecoveryReason, SupervisionState, UpsSnapshot } from './supervisor/types.js';
 
 /**
@@ -51,6 +52,8 @@ export interface BusEvents {
     attempt: number;
     retryInMs: number;
     circuitOpen: boolean;
+    /** Why the circuit is open: too many failed recoveries, or a storm of restarts; null while closed. */
+    circuitReason: CircuitReason | null;
     at: number;
   };
   /** ups.status changed (from the driver's live feed or a poll, whichever came first). */

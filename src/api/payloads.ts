@@ -103,6 +103,8 @@ export interface UpsEventFields {
     attempt: number;
     retry_in_ms: number;
     circuit_open: boolean;
+    /** Why the circuit is open: `failures` (failed recoveries in the window) or `storm` (restarts); null while closed. */
+    circuit_reason: 'failures' | 'storm' | null;
   };
   'status-changed': { from: string | null; to: string; label: string; source: 'driver' | 'upsd' };
   'on-battery': StatusFields;

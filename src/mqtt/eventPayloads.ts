@@ -41,6 +41,7 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
       attempt: p.attempt,
       retry_in_ms: p.retryInMs,
       circuit_open: p.circuitOpen,
+      circuit_reason: p.circuitReason,
     }),
   ],
   'status-changed': (p) =>

@@ -44,6 +44,13 @@ export type PollResult =
 /** How a requested restart ended. */
 export type RestartOutcome = { ok: true; durationMs: number } | { ok: false; error: string };
 
+/** Why the circuit opened, for the log line. */
+function circuitWords(reason: 'failures' | 'storm' | null): string {
+  if (reason === 'failures') return 'circuit open (too many failed recoveries), ';
+  if (reason === 'storm') return 'circuit open (restart storm: too many restarts, even successful ones), ';
+  return '';
+}
+
 /** Fire a deadline timer slightly late rather than early, so the machine sees the deadline as passed. */
 const TICK_SLACK_MS = 5;
 
@@ -259,8 +266,9 @@ export class UpsSupervisor {
             attempt: action.attempt,
             retryInMs: action.retryInMs,
             circuitOpen: action.circuitOpen,
+            circuitReason: action.circuitReason,
           },
-          `recovery failed (${action.error}); ${action.circuitOpen ? 'circuit open, ' : ''}next attempt in ${Math.round(action.retryInMs / 1000)} s`,
+          `recovery failed (${action.error}); ${circuitWords(action.circuitReason)}next attempt in ${Math.round(action.retryInMs / 1000)} s`,
         );
         bus.emit('recovery-failed', { ups: this.name, ...action, at });
         this.settleRestartWaiters({ ok: false, error: action.error });

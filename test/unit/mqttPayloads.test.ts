@@ -411,9 +411,17 @@ describe('eventPayloads', () => {
           attempt: 3,
           retryInMs: 8000,
           circuitOpen: true,
+          circuitReason: 'failures',
           at: AT,
         },
-        { reason: 'crashed', error: 'no fresh data', attempt: 3, retry_in_ms: 8000, circuit_open: true },
+        {
+          reason: 'crashed',
+          error: 'no fresh data',
+          attempt: 3,
+          retry_in_ms: 8000,
+          circuit_open: true,
+          circuit_reason: 'failures',
+        },
       ],
     };
     for (const [name, entry] of Object.entries(cases)) {
