@@ -67,6 +67,8 @@ export class UpsSupervisor {
   private machine: MachineState;
   private driver: ManagedProcess | undefined;
   private probe: DriverProbe | undefined;
+  /** The last probe's PONG latencies: the next driver process of this UPS starts from them. */
+  private pongLatencies: readonly number[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly readings: UpsReadings;
@@ -323,6 +325,7 @@ export class UpsSupervisor {
   private async closeProbe(): Promise<void> {
     const probe = this.probe;
     this.probe = undefined;
+    if (probe) this.pongLatencies = probe.latencies;
     await probe?.close();
   }
 
@@ -335,14 +338,15 @@ export class UpsSupervisor {
       ups,
       probeIntervalMs: timings.probeInterval,
       probeTimeoutMs: timings.probeTimeout,
+      initialLatencies: this.pongLatencies,
       capabilities: this.deps.driverSocketCapabilities(),
       driverPid: childPid,
       isAlive: () => driver.running && this.driver === driver,
       logger: this.log,
-      onHung: (silentMs) => {
+      onHung: (silentMs, timeoutMs) => {
         this.log.warn(
-          { silentMs, childPid: driver.pid },
-          `driver did not answer PING for ${silentMs} ms: hung`,
+          { silentMs, timeoutMs, childPid: driver.pid },
+          `driver did not answer PING for ${silentMs} ms (timeout ${timeoutMs} ms): hung`,
         );
         bus.emit('hung', { ups: this.name, silentMs, at: this.now() });
         this.hungSilentSince = this.now() - silentMs;
