@@ -16,7 +16,8 @@ export interface BusEvents {
   /** Data is fresh again without a restart (within the grace period). */
   'stale-cleared': { ups: string; at: number };
   /** The driver stopped answering PING on its socket. */
-  hung: { ups: string; silentMs: number; at: number };
+  /** No PONG within `timeoutMs`: the driver's learned PING timeout (PROBE_TIMEOUT until learned). */
+  hung: { ups: string; silentMs: number; timeoutMs: number; at: number };
   /** The driver process exited (or was killed). */
   'driver-exited': {
     ups: string;

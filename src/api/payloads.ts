@@ -87,7 +87,7 @@ export interface UpsEventFields {
   ready: { startup_ms: number };
   stale: { source: 'upsd' | 'driver' };
   'stale-cleared': Record<never, never>;
-  hung: { silent_ms: number };
+  hung: { silent_ms: number; timeout_ms: number };
   'driver-exited': ChildExit;
   'driver-started': { child_pid: number };
   recovering: { reason: RecoveryReason; attempt: number };

@@ -348,7 +348,7 @@ export class UpsSupervisor {
           { silentMs, timeoutMs, childPid: driver.pid },
           `driver did not answer PING for ${silentMs} ms (timeout ${timeoutMs} ms): hung`,
         );
-        bus.emit('hung', { ups: this.name, silentMs, at: this.now() });
+        bus.emit('hung', { ups: this.name, silentMs, timeoutMs, at: this.now() });
         this.hungSilentSince = this.now() - silentMs;
         this.dispatch({ type: 'hung' });
       },
