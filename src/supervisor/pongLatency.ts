@@ -25,14 +25,18 @@ export interface PongLatencyConfig {
   windowSize: number;
 }
 
-/** The defaults: at PROBE_INTERVAL 500 the window is the last one to two minutes of a driver's life. */
+/**
+ * The defaults: at PROBE_INTERVAL 500 the window is the last one to two minutes of a driver's life. 60 PONGs before
+ * learning: about half of a dummy-ups driver's PINGs wait out its 1 s sleep, so 60 PONGs all but surely include one
+ * close to the slowest (a young window that missed it would learn a timeout below it).
+ */
 export function pongLatencyConfig(probeTimeoutMs: number): PongLatencyConfig {
   return {
     ceilingMs: probeTimeoutMs,
     floorMs: Math.min(probeTimeoutMs, 1000),
     factor: 1.3,
     outlierFactor: 1.1,
-    minSamples: 30,
+    minSamples: 60,
     windowSize: 200,
   };
 }

@@ -69,6 +69,11 @@ export class UpsSupervisor {
   private probe: DriverProbe | undefined;
   /** The last probe's PONG latencies: the next driver process of this UPS starts from them. */
   private pongLatencies: readonly number[] = [];
+  /**
+   * The last hang was called at a learned timeout, shorter than PROBE_TIMEOUT: the next driver learns anew. Were that
+   * timeout too short, the PONGs it cut off would never be learned, and every later driver would inherit it.
+   */
+  private forgetLatencies = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly readings: UpsReadings;
@@ -325,7 +330,8 @@ export class UpsSupervisor {
   private async closeProbe(): Promise<void> {
     const probe = this.probe;
     this.probe = undefined;
-    if (probe) this.pongLatencies = probe.latencies;
+    if (probe) this.pongLatencies = this.forgetLatencies ? [] : probe.latencies;
+    this.forgetLatencies = false;
     await probe?.close();
   }
 
@@ -349,6 +355,7 @@ export class UpsSupervisor {
           `driver did not answer PING for ${silentMs} ms (timeout ${timeoutMs} ms): hung`,
         );
         bus.emit('hung', { ups: this.name, silentMs, timeoutMs, at: this.now() });
+        this.forgetLatencies = timeoutMs < timings.probeTimeout;
         this.hungSilentSince = this.now() - silentMs;
         this.dispatch({ type: 'hung' });
       },

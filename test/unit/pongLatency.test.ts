@@ -17,8 +17,8 @@ function dummyUpsLatencies(n: number): number[] {
 describe('PONG latency learner', () => {
   it('uses PROBE_TIMEOUT until enough PONGs are seen', () => {
     expect(learnedTimeout([], config)).toBe(2000);
-    expect(learnedTimeout(feed(Array(29).fill(1)), config)).toBe(2000);
-    expect(learnedTimeout(feed(Array(30).fill(1)), config)).toBe(1000);
+    expect(learnedTimeout(feed(Array(59).fill(1)), config)).toBe(2000);
+    expect(learnedTimeout(feed(Array(60).fill(1)), config)).toBe(1000);
   });
   it('gives a fast driver the floor, never less', () => {
     expect(learnedTimeout(feed(Array(200).fill(0)), config)).toBe(1000);
