@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { CircuitReason } from './supervisor/recoveryPolicy.js';
 import type { RecoveryReason, SupervisionState, UpsSnapshot } from './supervisor/types.js';
 
 /**
@@ -15,7 +16,8 @@ export interface BusEvents {
   /** Data is fresh again without a restart (within the grace period). */
   'stale-cleared': { ups: string; at: number };
   /** The driver stopped answering PING on its socket. */
-  hung: { ups: string; silentMs: number; at: number };
+  /** No PONG within `timeoutMs`: the driver's learned PING timeout (PROBE_TIMEOUT until learned). */
+  hung: { ups: string; silentMs: number; timeoutMs: number; at: number };
   /** The driver process exited (or was killed). */
   'driver-exited': {
     ups: string;
@@ -64,6 +66,8 @@ export interface BusEvents {
     attempt: number;
     retryInMs: number;
     circuitOpen: boolean;
+    /** Why the circuit is open: too many failed recoveries, or a storm of restarts; null while closed. */
+    circuitReason: CircuitReason | null;
     at: number;
   };
   /** ups.status changed (from the driver's live feed or a poll, whichever came first). */

@@ -87,7 +87,7 @@ export interface UpsEventFields {
   ready: { startup_ms: number };
   stale: { source: 'upsd' | 'driver' };
   'stale-cleared': Record<never, never>;
-  hung: { silent_ms: number };
+  hung: { silent_ms: number; timeout_ms: number };
   'driver-exited': ChildExit;
   'driver-started': { child_pid: number };
   /** `cpu_share`: mean share of one core (0–1) over the busy stretch of `duration_ms`. */
@@ -110,6 +110,8 @@ export interface UpsEventFields {
     attempt: number;
     retry_in_ms: number;
     circuit_open: boolean;
+    /** Why the circuit is open: `failures` (failed recoveries in the window) or `storm` (restarts); null while closed. */
+    circuit_reason: 'failures' | 'storm' | null;
   };
   'status-changed': { from: string | null; to: string; label: string; source: 'driver' | 'upsd' };
   'on-battery': StatusFields;

@@ -82,6 +82,7 @@ export interface AgentConfigShape {
     backoffMax: number;
     breakerRestarts: number;
     breakerWindow: number;
+    breakerStormRestarts: number;
     failedRetry: number;
     requestTimeout: number;
     upsdFailureThreshold: number;
@@ -334,7 +335,7 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
       default: 60_000,
     },
     breakerRestarts: {
-      doc: 'Circuit breaker: this many driver restarts within the window put the UPS in state failed.',
+      doc: 'Circuit breaker: this many failed recoveries (no fresh data within VERIFY_TIMEOUT) within the window put the UPS in state failed. Restarts that bring fresh data back do not count.',
       ...count(1, 1000),
       default: 5,
     },
@@ -342,6 +343,11 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
       doc: 'Circuit breaker window in milliseconds.',
       ...positiveMs(1000, 86_400_000),
       default: 300_000,
+    },
+    breakerStormRestarts: {
+      doc: 'Storm guard: this many driver restarts within the breaker window put the UPS in state failed even when each one brought fresh data back.',
+      ...count(1, 10_000),
+      default: 30,
     },
     failedRetry: {
       doc: 'Milliseconds between the slow retries of a UPS in state failed.',

@@ -19,7 +19,7 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
   ready: (p) => [ups('ready', p, { startup_ms: p.startupMs })],
   stale: (p) => [ups('stale', p, { source: p.source })],
   'stale-cleared': (p) => [ups('stale-cleared', p, {})],
-  hung: (p) => [ups('hung', p, { silent_ms: p.silentMs })],
+  hung: (p) => [ups('hung', p, { silent_ms: p.silentMs, timeout_ms: p.timeoutMs })],
   'driver-exited': (p) => [
     ups('driver-exited', p, { child_pid: p.childPid, code: p.code, signal: p.signal, expected: p.expected }),
   ],
@@ -49,6 +49,7 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
       attempt: p.attempt,
       retry_in_ms: p.retryInMs,
       circuit_open: p.circuitOpen,
+      circuit_reason: p.circuitReason,
     }),
   ],
   'status-changed': (p) =>

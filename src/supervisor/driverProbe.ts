@@ -4,12 +4,16 @@ import { DriverSocket } from '../nut/driverSocket.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverSocketPath, type NutSetup } from '../nut/nutSetup.js';
 import { abortableSleep } from './abortableSleep.js';
+import { learnedTimeout, type PongLatencyConfig, pongLatencyConfig, recordLatency } from './pongLatency.js';
 
 export interface DriverProbeOptions {
   setup: NutSetup;
   ups: UpsConfEntry;
   probeIntervalMs: number;
+  /** PROBE_TIMEOUT: the PING timeout until this driver's normal PONG latency is learned, and its upper bound. */
   probeTimeoutMs: number;
+  /** PONG latencies learned from the previous process of the same driver (a restart need not learn anew). */
+  initialLatencies?: readonly number[];
   /** What the driver's socket understands beyond PING/DUMPALL (from the NUT version). */
   capabilities: DriverSocketCapabilities;
   /** pid of the driver process the agent started, which GETPID must report. */
@@ -17,7 +21,8 @@ export interface DriverProbeOptions {
   /** False once the driver process this probe belongs to is gone or replaced. */
   isAlive: () => boolean;
   logger: Logger;
-  onHung: (silentMs: number) => void;
+  /** No PONG within `timeoutMs` (the learned timeout, or PROBE_TIMEOUT until it is learned). */
+  onHung: (silentMs: number, timeoutMs: number) => void;
   /** GETPID named another process than ours: the socket file is served by a driver the agent did not start. */
   onForeign: (pid: number) => void;
   onStatus: (status: string) => void;
@@ -41,7 +46,8 @@ type WatchOutcome = 'hung' | 'closed' | 'foreign';
 /**
  * The liveness probe and live feed on one driver's unix socket. It holds ONE connection for the driver process's
  * whole life: NUT 2.8.0–2.8.2 drivers never reap a client that disconnects and then spin at 50–90 % CPU. PING every
- * `probeIntervalMs`; no PONG within `probeTimeoutMs` means hung. The same connection carries the driver's
+ * `probeIntervalMs`; no PONG within the learned timeout (pongLatency.ts: this driver's normal PONG latency with
+ * headroom, never above `probeTimeoutMs`, which applies until enough is learned) means hung. The same connection carries the driver's
  * broadcasts (SETINFO, DATASTALE, DATAOK), so a status change is known the moment the driver knows it.
  *
  * On NUT 2.8.3+ (capabilities): right after connecting, GETPID must name the process the agent started. Another
@@ -59,9 +65,23 @@ export class DriverProbe {
   private hung = false;
   /** The pid GETPID reported when it was not our driver's. */
   private foreignPid: number | undefined;
+  private readonly latencyConfig: PongLatencyConfig;
+  private pongLatencies: readonly number[];
 
   constructor(options: DriverProbeOptions) {
     this.options = options;
+    this.latencyConfig = pongLatencyConfig(options.probeTimeoutMs);
+    this.pongLatencies = options.initialLatencies ?? [];
+  }
+
+  /** The recent PONG latencies of this driver (handed to the probe of its next process). */
+  get latencies(): readonly number[] {
+    return this.pongLatencies;
+  }
+
+  /** The PING timeout in force: PROBE_TIMEOUT until this driver's PONG latency is learned. */
+  get pingTimeoutMs(): number {
+    return learnedTimeout(this.pongLatencies, this.latencyConfig);
   }
 
   start(): void {
@@ -100,10 +120,10 @@ export class DriverProbe {
   }
 
   /** A DUMPALL or PING that failed: a TIMEOUT is a hang (reported here), anything else ends the watch. */
-  private failed(error: unknown, sentAt: number): WatchOutcome {
+  private failed(error: unknown, sentAt: number, timeoutMs: number): WatchOutcome {
     if (!this.active || (error as { code?: string }).code !== 'TIMEOUT') return 'closed';
     this.hung = true;
-    this.options.onHung(Date.now() - sentAt);
+    this.options.onHung(Date.now() - sentAt, timeoutMs);
     return 'hung';
   }
 
@@ -167,7 +187,7 @@ export class DriverProbe {
       if (!this.active) return 'closed';
       if ((error as { code?: string }).code !== 'TIMEOUT') return 'closed';
       this.hung = true;
-      this.options.onHung(Date.now() - sentAt);
+      this.options.onHung(Date.now() - sentAt, probeTimeoutMs * 2);
       return 'hung';
     }
     if (pid === undefined) {
@@ -220,16 +240,18 @@ export class DriverProbe {
         onStale();
       }
     } catch (error) {
-      return this.failed(error, dumpStarted);
+      return this.failed(error, dumpStarted, probeTimeoutMs * 2);
     }
 
     while (this.active) {
+      const timeoutMs = this.pingTimeoutMs;
       const sentAt = Date.now();
       try {
-        await socket.ping(probeTimeoutMs);
+        await socket.ping(timeoutMs);
       } catch (error) {
-        return this.failed(error, sentAt);
+        return this.failed(error, sentAt, timeoutMs);
       }
+      this.pongLatencies = recordLatency(this.pongLatencies, Date.now() - sentAt, this.latencyConfig);
       if (!(await this.pause(probeIntervalMs))) return 'closed';
     }
     return 'closed';

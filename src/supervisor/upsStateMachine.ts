@@ -1,5 +1,12 @@
 import type { AgentConfigShape } from '../config/schema.js';
-import { circuitOpen, type RecoveryPolicyConfig, recentRestarts, recoveryDelay } from './recoveryPolicy.js';
+import {
+  type CircuitReason,
+  circuitMessage,
+  circuitOpen,
+  type RecoveryPolicyConfig,
+  recentRestarts,
+  recoveryDelay,
+} from './recoveryPolicy.js';
 import type { RecoveryReason, SupervisionState } from './types.js';
 
 /**
@@ -14,9 +21,19 @@ import type { RecoveryReason, SupervisionState } from './types.js';
  *                                                                       └─ time ─▶ recovering ◀─ slow retry ─┘
  */
 
+/**
+ * The driver's own DATASTALE is acted on after this long, not after STALE_GRACE: the driver has already applied its
+ * own tolerance (blazer_ser: 3 failed polls; usbhid-ups: its failed reads) before it says stale. The short wait only
+ * rides out a blip — DATASTALE and DATAOK sent within one update of the driver (milliseconds apart) — so such a
+ * blip never costs a restart.
+ */
+export const DRIVER_STALE_DEBOUNCE_MS = 250;
+
 export interface MachineConfig extends RecoveryPolicyConfig {
-  /** How long stale data is tolerated before a restart. */
+  /** How long staleness seen only through upsd (ERR DATA-STALE, DRIVER-NOT-CONNECTED) is tolerated. */
   staleGraceMs: number;
+  /** How long the driver's own DATASTALE is tolerated (a blip filter, not a grace). */
+  driverStaleGraceMs: number;
   /** How long a freshly started driver may take to produce fresh data. */
   startTimeoutMs: number;
 }
@@ -25,11 +42,13 @@ export interface MachineConfig extends RecoveryPolicyConfig {
 export function machineConfig(t: AgentConfigShape['supervisor']): MachineConfig {
   return {
     staleGraceMs: t.staleGrace,
+    driverStaleGraceMs: Math.min(t.staleGrace, DRIVER_STALE_DEBOUNCE_MS),
     startTimeoutMs: t.startTimeout,
     backoffInitialMs: t.backoffInitial,
     backoffMaxMs: t.backoffMax,
     breakerRestarts: t.breakerRestarts,
     breakerWindowMs: t.breakerWindow,
+    breakerStormRestarts: t.breakerStormRestarts,
     failedRetryMs: t.failedRetry,
   };
 }
@@ -37,8 +56,10 @@ export function machineConfig(t: AgentConfigShape['supervisor']): MachineConfig 
 interface Base {
   /** When this state was entered. */
   since: number;
-  /** Driver restart times still relevant to the circuit breaker. */
+  /** Driver restart times still relevant to the storm guard. */
   history: readonly number[];
+  /** Times of failed recoveries still relevant to the circuit breaker; a successful recovery clears them. */
+  failures: readonly number[];
 }
 
 /** A problem in progress: when it was first seen and why. */
@@ -52,7 +73,7 @@ interface Fault {
 export type MachineState =
   | (Base & { name: 'starting' })
   | (Base & { name: 'ok' })
-  | (Base & Fault & { name: 'suspect' })
+  | (Base & Fault & { name: 'suspect'; deadline: number })
   | (Base & Fault & { name: 'recovering' })
   | (Base & Fault & { name: 'backoff'; until: number; lastError: string })
   | (Base & Fault & { name: 'failed'; until: number; lastError: string })
@@ -92,6 +113,8 @@ export type MachineAction =
       error: string;
       retryInMs: number;
       circuitOpen: boolean;
+      /** Why the circuit is open; null while it is closed. */
+      circuitReason: CircuitReason | null;
     };
 
 export interface Step {
@@ -100,7 +123,7 @@ export interface Step {
 }
 
 export function initialState(now: number): MachineState {
-  return { name: 'starting', since: now, history: [] };
+  return { name: 'starting', since: now, history: [], failures: [] };
 }
 
 /**
@@ -112,7 +135,7 @@ export function nextDeadline(state: MachineState, config: MachineConfig): number
     case 'starting':
       return state.since + config.startTimeoutMs;
     case 'suspect':
-      return state.since + config.staleGraceMs;
+      return state.deadline;
     case 'backoff':
     case 'failed':
       return state.until;
@@ -124,12 +147,13 @@ export function nextDeadline(state: MachineState, config: MachineConfig): number
 const stay = (state: MachineState): Step => ({ state, actions: [] });
 
 function toOk(state: MachineState, now: number, actions: MachineAction[]): Step {
-  return { state: { name: 'ok', since: now, history: state.history }, actions };
+  return { state: { name: 'ok', since: now, history: state.history, failures: state.failures }, actions };
 }
 
 /** Back to ok after a fault: reports how long it took from the fault to fresh data. */
 function recovered(state: MachineState & Fault, now: number): Step {
-  return toOk(state, now, [
+  // Fresh data is back: the failures that came before it say nothing about the next fault.
+  return toOk({ ...state, failures: [] }, now, [
     { type: 'recovered', reason: state.reason, attempt: state.attempt, durationMs: now - state.faultAt },
   ]);
 }
@@ -144,13 +168,16 @@ function recover(
 ): Step {
   const { faultAt, reason, attempt: previousAttempts } = fault;
   const history = recentRestarts(state.history, now, config);
-  if (!options.bypassBreaker && circuitOpen(history, now, config)) {
-    const error = `circuit breaker open: ${history.length} restarts within ${Math.round(config.breakerWindowMs / 1000)} s`;
+  const failures = recentRestarts(state.failures, now, config);
+  const open = options.bypassBreaker ? undefined : circuitOpen({ restarts: history, failures }, now, config);
+  if (open) {
+    const error = circuitMessage(open, { restarts: history, failures }, now, config);
     return {
       state: {
         name: 'failed',
         since: now,
         history,
+        failures,
         faultAt,
         reason,
         attempt: previousAttempts,
@@ -165,6 +192,7 @@ function recover(
           error,
           retryInMs: config.failedRetryMs,
           circuitOpen: true,
+          circuitReason: open,
         },
       ],
     };
@@ -172,7 +200,7 @@ function recover(
   const attempt = previousAttempts + 1;
   const nextHistory = options.countRestart === false ? history : [...history, now];
   return {
-    state: { name: 'recovering', since: now, history: nextHistory, faultAt, reason, attempt },
+    state: { name: 'recovering', since: now, history: nextHistory, failures, faultAt, reason, attempt },
     actions: [{ type: 'recover', reason, attempt }],
   };
 }
@@ -195,7 +223,10 @@ function requested(
 
 export function step(state: MachineState, input: MachineInput, now: number, config: MachineConfig): Step {
   if (input.type === 'stop')
-    return { state: { name: 'stopped', since: now, history: state.history }, actions: [] };
+    return {
+      state: { name: 'stopped', since: now, history: state.history, failures: state.failures },
+      actions: [],
+    };
   switch (state.name) {
     case 'stopped':
       return stay(state);
@@ -248,9 +279,18 @@ function fromStarting(state: In<'starting'>, input: MachineInput, now: number, c
 function fromOk(state: In<'ok'>, input: MachineInput, now: number, config: MachineConfig): Step {
   if (input.type !== 'stale' && input.type !== 'not-connected') return newTrouble(state, input, now, config);
   const reason = input.type === 'stale' ? 'stale' : 'not-connected';
-  if (config.staleGraceMs === 0) return recover(state, newFault(reason, now), now, config);
+  const graceMs =
+    input.type === 'stale' && input.source === 'driver' ? config.driverStaleGraceMs : config.staleGraceMs;
+  if (graceMs === 0) return recover(state, newFault(reason, now), now, config);
   return {
-    state: { name: 'suspect', since: now, history: state.history, ...newFault(reason, now) },
+    state: {
+      name: 'suspect',
+      since: now,
+      history: state.history,
+      failures: state.failures,
+      deadline: now + graceMs,
+      ...newFault(reason, now),
+    },
     actions: [],
   };
 }
@@ -265,8 +305,15 @@ function fromSuspect(state: In<'suspect'>, input: MachineInput, now: number, con
       return recover(state, { ...state, reason: 'crashed' }, now, config);
     case 'restart-requested':
       return requested(state, input.reason, now, config);
+    case 'stale': {
+      // Seen through upsd first, now the driver says so itself: its word shortens the wait to the blip filter.
+      if (input.source !== 'driver') return stay(state);
+      const deadline = Math.min(state.deadline, now + config.driverStaleGraceMs);
+      if (deadline <= now) return recover(state, { ...state, reason: 'stale' }, now, config);
+      return deadline === state.deadline ? stay(state) : stay({ ...state, reason: 'stale', deadline });
+    }
     case 'tick':
-      return now - state.since >= config.staleGraceMs ? recover(state, state, now, config) : stay(state);
+      return now >= state.deadline ? recover(state, state, now, config) : stay(state);
     default:
       return stay(state);
   }
@@ -282,7 +329,8 @@ function fromRecovering(
     case 'recovery-succeeded':
       return recovered(state, now);
     case 'recovery-failed': {
-      const open = circuitOpen(state.history, now, config);
+      const failures = [...recentRestarts(state.failures, now, config), now];
+      const open = circuitOpen({ restarts: state.history, failures }, now, config);
       const retryInMs = open ? config.failedRetryMs : recoveryDelay(state.attempt, config);
       const fault = { faultAt: state.faultAt, reason: state.reason, attempt: state.attempt };
       const next: MachineState = {
@@ -290,12 +338,22 @@ function fromRecovering(
         name: open ? 'failed' : 'backoff',
         since: now,
         history: state.history,
+        failures,
         until: now + retryInMs,
         lastError: input.error,
       };
       return {
         state: next,
-        actions: [{ type: 'recovery-failed', ...fault, error: input.error, retryInMs, circuitOpen: open }],
+        actions: [
+          {
+            type: 'recovery-failed',
+            ...fault,
+            error: input.error,
+            retryInMs,
+            circuitOpen: open !== undefined,
+            circuitReason: open ?? null,
+          },
+        ],
       };
     }
     default:

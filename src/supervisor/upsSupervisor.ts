@@ -5,12 +5,11 @@ import type { NutClient } from '../nut/client.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverBinary, type NutSetup, userArgs } from '../nut/nutSetup.js';
-import { isUsbDriver, usbSelector } from '../usb/usbMatch.js';
-import { UsbResetter } from '../usb/usbReset.js';
-import { DriverProbe } from './driverProbe.js';
+import type { UsbResetter } from '../usb/usbReset.js';
+import { DriverWatch } from './driverWatch.js';
 import { waitForFreshStatus } from './freshStatus.js';
 import { describeExit, ManagedProcess } from './managedProcess.js';
-import { SpinWatchdog } from './spinWatchdog.js';
+import { circuitWords } from './recoveryPolicy.js';
 import type { RecoveryReason, UpsSnapshot } from './types.js';
 import { UpsReadings } from './upsReadings.js';
 import {
@@ -23,6 +22,7 @@ import {
   nextDeadline,
   step,
 } from './upsStateMachine.js';
+import { UsbResetRung } from './usbResetRung.js';
 
 export type SupervisorTimings = AgentConfigShape['supervisor'];
 
@@ -64,20 +64,16 @@ export class UpsSupervisor {
   private readonly machineConfig: MachineConfig;
   private machine: MachineState;
   private driver: ManagedProcess | undefined;
-  private probe: DriverProbe | undefined;
-  private spinWatchdog: SpinWatchdog | undefined;
-  /** The USB reset rung; undefined for a non-USB driver, with USB_RESET off, or without a USB bus in sysfs. */
-  private readonly usbResetter: UsbResetter | undefined;
+  /** Probe and CPU watchdog of the current driver process. */
+  private readonly watch: DriverWatch;
+  /** Undefined for a non-USB driver, with USB_RESET off, or without a USB bus in sysfs. */
+  private readonly usbResetRung: UsbResetRung | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly readings: UpsReadings;
-  /** The driver's own stale flag (DATASTALE until DATAOK) on the current probe connection. */
-  private driverStale = false;
   private lastFreshAt: number | undefined;
   /** lastFreshAt when the state last left `ok`: where the outage a `recovered` event reports began. */
   private freshBeforeFault: number | undefined;
-  /** When a hung driver last answered: upsd kept serving its last values since, which were not fresh data. */
-  private hungSilentSince: number | undefined;
   private restarts = 0;
   private lastRestartAt: number | undefined;
   private lastRestartReason: RecoveryReason | undefined;
@@ -91,7 +87,29 @@ export class UpsSupervisor {
     this.now = deps.now ?? Date.now;
     this.machineConfig = machineConfig(deps.timings);
     this.machine = initialState(this.now());
-    this.usbResetter = this.makeUsbResetter();
+    this.usbResetRung = UsbResetRung.create({
+      ups: deps.ups,
+      timings: deps.timings,
+      bus: deps.bus,
+      log: this.log,
+      now: this.now,
+      resetter: deps.usbResetter,
+    });
+    this.watch = new DriverWatch({
+      ups: deps.ups,
+      setup: deps.setup,
+      timings: deps.timings,
+      bus: deps.bus,
+      log: this.log,
+      now: this.now,
+      capabilities: deps.driverSocketCapabilities,
+      isCurrent: (driver) => this.driver === driver && !this.stopped,
+      dispatch: (input) => this.dispatch(input),
+      onVar: (name, value) => this.readings.feedVar(name, value),
+      onDriverFresh: () => {
+        this.lastFreshAt = this.now();
+      },
+    });
     this.readings = new UpsReadings({
       ups: this.name,
       bus: deps.bus,
@@ -126,8 +144,7 @@ export class UpsSupervisor {
     this.prepareStop();
     this.stopped = true;
     clearTimeout(this.tickTimer);
-    await this.closeProbe();
-    this.stopSpinWatchdog();
+    await this.watch.close();
     await this.recovery?.catch(() => undefined);
     if (this.driver) {
       const { forced } = await this.driver.stop(this.deps.timings.stopTimeout);
@@ -164,7 +181,7 @@ export class UpsSupervisor {
     if (this.readings.applyPoll(result.vars, sentAt) === undefined) return;
     // upsd serves a driver's last values until its MAXAGE runs out: while the driver itself says its data is
     // stale, a poll's answer is not fresh data (it would clear the grace period and restart it a poll later).
-    if (this.driverStale) return;
+    if (this.watch.driverStale) return;
     this.lastFreshAt = this.now();
     this.dispatch({ type: 'fresh' });
   }
@@ -199,7 +216,7 @@ export class UpsSupervisor {
     const { state, actions } = step(before, input, this.now(), this.machineConfig);
     this.machine = state;
     if (before.name === 'ok' && state.name !== 'ok') {
-      const silentSince = input.type === 'hung' ? this.hungSilentSince : undefined;
+      const silentSince = input.type === 'hung' ? this.watch.hungSilentSince : undefined;
       this.freshBeforeFault =
         this.lastFreshAt === undefined || silentSince === undefined
           ? this.lastFreshAt
@@ -269,8 +286,9 @@ export class UpsSupervisor {
             attempt: action.attempt,
             retryInMs: action.retryInMs,
             circuitOpen: action.circuitOpen,
+            circuitReason: action.circuitReason,
           },
-          `recovery failed (${action.error}); ${action.circuitOpen ? 'circuit open, ' : ''}next attempt in ${Math.round(action.retryInMs / 1000)} s`,
+          `recovery failed (${action.error}); ${circuitWords(action.circuitReason)}next attempt in ${Math.round(action.retryInMs / 1000)} s`,
         );
         bus.emit('recovery-failed', { ups: this.name, ...action, at });
         this.settleRestartWaiters({ ok: false, error: action.error });
@@ -298,8 +316,7 @@ export class UpsSupervisor {
     if (childPid !== undefined) {
       this.log.info({ childPid }, `started ${ups.driver}`);
       bus.emit('driver-started', { ups: this.name, childPid, at: this.now() });
-      this.attachProbe(driver, childPid);
-      this.attachSpinWatchdog(driver, childPid);
+      this.watch.attach(driver, childPid);
     }
     void driver.exited.then((exit) => {
       const pid = childPid ?? 0;
@@ -316,116 +333,10 @@ export class UpsSupervisor {
         at: this.now(),
       });
       if (this.driver !== driver) return;
-      this.stopSpinWatchdog();
-      void this.closeProbe();
+      void this.watch.close();
       if (!exit.expected && !this.stopped) this.dispatch({ type: 'driver-exited' });
     });
     return driver;
-  }
-
-  /** Closes the probe connection (LOGOUT first where the driver knows it; bounded). */
-  private async closeProbe(): Promise<void> {
-    const probe = this.probe;
-    this.probe = undefined;
-    await probe?.close();
-  }
-
-  /** One persistent probe connection per driver process, for that process's whole life (NUT 2.8.0 leak). */
-  private attachProbe(driver: ManagedProcess, childPid: number): void {
-    const { setup, ups, timings, bus } = this.deps;
-    this.driverStale = false;
-    const probe = new DriverProbe({
-      setup,
-      ups,
-      probeIntervalMs: timings.probeInterval,
-      probeTimeoutMs: timings.probeTimeout,
-      capabilities: this.deps.driverSocketCapabilities(),
-      driverPid: childPid,
-      isAlive: () => driver.running && this.driver === driver,
-      logger: this.log,
-      onHung: (silentMs) => {
-        this.log.warn(
-          { silentMs, childPid: driver.pid },
-          `driver did not answer PING for ${silentMs} ms: hung`,
-        );
-        bus.emit('hung', { ups: this.name, silentMs, at: this.now() });
-        this.hungSilentSince = this.now() - silentMs;
-        this.dispatch({ type: 'hung' });
-      },
-      // Our driver cannot be reached where upsd and the probe look for it: to them it is as good as hung, and the
-      // restart makes it bind the socket path again. (The probe has logged both pids as an error.)
-      onForeign: () => this.dispatch({ type: 'hung' }),
-      onStatus: (status) => this.readings.feedVar('ups.status', status),
-      onVar: (name, value) => this.readings.feedVar(name, value),
-      onStale: () => {
-        this.driverStale = true;
-        this.log.warn('driver flags its data stale');
-        bus.emit('stale', { ups: this.name, source: 'driver', at: this.now() });
-        this.dispatch({ type: 'stale', source: 'driver' });
-      },
-      onFresh: () => {
-        this.driverStale = false;
-        this.lastFreshAt = this.now();
-        this.dispatch({ type: 'fresh' });
-      },
-    });
-    this.probe = probe;
-    probe.start();
-  }
-
-  /** Watches the driver process's CPU for its whole life (NUT 2.8.0–2.8.2 spin after a client disconnects). */
-  private attachSpinWatchdog(driver: ManagedProcess, childPid: number): void {
-    const { timings, bus } = this.deps;
-    this.stopSpinWatchdog();
-    const watchdog = new SpinWatchdog({
-      pid: childPid,
-      cpuShare: timings.spinCpuShare,
-      durationMs: timings.spinDuration,
-      now: this.now,
-      onSpinning: ({ cpuShare, durationMs }) => {
-        if (this.driver !== driver || !driver.running || this.stopped) return;
-        const percent = Math.round(cpuShare * 100);
-        this.log.warn(
-          { childPid, cpuShare, durationMs },
-          `driver spins: ${percent} % of a CPU core for ${Math.round(durationMs / 1000)} s (SPIN_CPU_SHARE ${timings.spinCpuShare}); restarting it`,
-        );
-        bus.emit('driver-spinning', { ups: this.name, childPid, cpuShare, durationMs, at: this.now() });
-        this.dispatch({ type: 'spinning' });
-      },
-    });
-    this.spinWatchdog = watchdog;
-    watchdog.start();
-  }
-
-  private stopSpinWatchdog(): void {
-    this.spinWatchdog?.stop();
-    this.spinWatchdog = undefined;
-  }
-
-  private makeUsbResetter(): UsbResetter | undefined {
-    const { ups, timings } = this.deps;
-    if (!timings.usbReset || !isUsbDriver(ups.driver)) return undefined;
-    const resetter = this.deps.usbResetter ?? new UsbResetter({ sysfsRoot: timings.sysfsRoot });
-    if (!resetter.available()) {
-      this.log.info(
-        `USB reset rung off for ${ups.driver}: no USB bus under ${resetter.devicesDir} (SYSFS_ROOT)`,
-      );
-      return undefined;
-    }
-    return resetter;
-  }
-
-  /** Once restarts alone have failed USB_RESET_AFTER times for this fault, reset the USB device first. */
-  private async usbResetRung(attempt: number): Promise<void> {
-    const failed = attempt - 1;
-    if (!this.usbResetter || failed < this.deps.timings.usbResetAfter) return;
-    const { bus, ups } = this.deps;
-    const outcome = await this.usbResetter.reset(usbSelector(ups.options));
-    const fields = { result: outcome.result, device: outcome.device, failedAttempts: failed };
-    if (outcome.result === 'reset')
-      this.log.warn(fields, `USB device reset after ${failed} failed restarts: ${outcome.detail}`);
-    else this.log.error(fields, `USB device not reset (${outcome.result}): ${outcome.detail}`);
-    bus.emit('usb-reset', { ups: this.name, ...outcome, at: this.now() });
   }
 
   private emitUpdated(): void {
@@ -444,8 +355,7 @@ export class UpsSupervisor {
     this.log.warn({ reason, attempt }, `recovering ${ups.driver} (${reason}, attempt ${attempt})`);
     bus.emit('recovering', { ups: this.name, reason, attempt, at: startedAt });
 
-    await this.closeProbe();
-    this.stopSpinWatchdog();
+    await this.watch.close();
     const old = this.driver;
     if (old?.running) {
       const { forced } = await old.stop(timings.stopTimeout);
@@ -459,7 +369,7 @@ export class UpsSupervisor {
     }
     if (this.stopped) return;
     // Between the old driver's exit and the new one's start: nothing holds the device while it re-enumerates.
-    await this.usbResetRung(attempt);
+    await this.usbResetRung?.beforeAttempt(attempt);
     if (this.stopped) return;
 
     const driver = this.startDriver();

@@ -41,6 +41,8 @@ describe(`a driver that exits at once, ${ON_NUT}`, () => {
     await agent.waitForEvent('ready', (e) => e.ups === 'good');
     const opened = await agent.waitForEvent('recovery-failed', (e) => e.ups === 'bad' && e.circuitOpen);
     expect(opened.retryInMs).toBe(60_000);
+    // Failed recoveries opened it, not a storm of restarts.
+    expect(opened.circuitReason).toBe('failures');
     expect(agent.controller.supervisor.ups('bad')?.snapshot().supervisor.state).toBe('failed');
 
     const failures = agent.eventsOf('recovery-failed', (e) => e.ups === 'bad');
@@ -56,6 +58,44 @@ describe(`a driver that exits at once, ${ON_NUT}`, () => {
     // The healthy UPS never noticed.
     expect(agent.eventsOf('recovering', (e) => e.ups === 'good')).toEqual([]);
     expect(agent.controller.supervisor.ups('good')?.snapshot().supervisor.state).toBe('ok');
+  });
+});
+
+describe(`a flaky UPS (faults that each recover), ${ON_NUT}`, () => {
+  it('recovers six hang and crash faults within five minutes, each in seconds, and never opens the circuit', async () => {
+    const lab = await createNutLab({ upses: [{ name: 'flaky' }, { name: 'calm' }] });
+    // The production breaker: 5 failed recoveries within 300 s (restarts that bring data back do not count).
+    const agent = await labWithAgent(lab, { breakerRestarts: 5, breakerWindow: 300_000 });
+    for (const ups of ['flaky', 'calm']) await agent.waitForEvent('ready', (e) => e.ups === ups);
+    const first = agent.mark();
+    const startedAt = Date.now();
+    const calmPid = agent.driverPid('calm');
+    const durations: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const since = agent.mark();
+      const pid = agent.driverPid('flaky') as number;
+      const kind = i % 2 === 0 ? 'hung' : 'crashed';
+      process.kill(pid, kind === 'hung' ? 'SIGSTOP' : 'SIGKILL');
+      const recovered = await agent.waitForEvent('recovered', (e) => e.ups === 'flaky', {
+        since,
+        timeoutMs: 20_000,
+      });
+      expect(recovered.reason).toBe(kind);
+      expect(recovered.attempt).toBe(1);
+      durations.push(recovered.durationMs);
+      expect(agent.controller.supervisor.ups('flaky')?.snapshot().supervisor.state).toBe('ok');
+      expect(processAlive(pid)).toBe(false);
+      expect(await lab.waitForStatus('flaky', (s) => s === 'OL')).toBe('OL');
+    }
+    expect(Date.now() - startedAt).toBeLessThan(300_000);
+    // "The usual seconds": a restart of dummy-ups takes ~2 s, a hang adds its detection.
+    for (const ms of durations) expect(ms).toBeLessThan(10_000);
+    expect(agent.eventsOf('recovery-failed', (e) => e.ups === 'flaky', first)).toEqual([]);
+    expect(agent.eventsOf('state-changed', (e) => e.ups === 'flaky' && e.to === 'failed', first)).toEqual([]);
+    expect(agent.eventsOf('recovered', (e) => e.ups === 'flaky', first)).toHaveLength(6);
+    expect(agent.controller.supervisor.ups('flaky')?.snapshot().supervisor.restarts).toBe(6);
+    // The UPS beside it was never touched.
+    expect(agent.driverPid('calm')).toBe(calmPid);
   });
 });
 
@@ -126,7 +166,7 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
     return { sim, lab, agent };
   }
 
-  it('restarts a stale driver after the grace period, backs off while comms stay lost, and is ok once they return', async () => {
+  it('restarts a stale driver, backs off while comms stay lost, and is ok once they return', async () => {
     const { sim, lab, agent } = await q1Setup({
       staleGrace: 1000,
       backoffInitial: 1000,
@@ -174,17 +214,28 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
     expect(agent.eventsOf('recovering', (e) => e.ups === 'dummy')).toEqual([]);
   });
 
-  it('does not restart a driver whose data turns fresh again within the grace period', async () => {
+  it('restarts a driver that flags its own data stale at once, however long STALE_GRACE is', async () => {
+    // blazer_ser says DATASTALE itself after 3 failed polls: it has applied its own tolerance already.
     const { sim, agent } = await q1Setup({ staleGrace: 60_000 });
-    const pid = agent.driverPid('q1');
+    const pid = agent.driverPid('q1') as number;
     const since = agent.mark();
     sim.setMuted(true);
-    await agent.waitForEvent('stale', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
-    expect(agent.controller.supervisor.ups('q1')?.snapshot().supervisor.state).toBe('suspect');
+    const stale = await agent.waitForEvent('stale', (e) => e.ups === 'q1' && e.source === 'driver', {
+      since,
+      timeoutMs: 30_000,
+    });
+    const recovering = await agent.waitForEvent('recovering', (e) => e.ups === 'q1', {
+      since,
+      timeoutMs: 5000,
+    });
+    expect(recovering.reason).toBe('stale');
+    // The blip filter (250 ms), not the 60 s grace.
+    expect(recovering.at - stale.at).toBeLessThan(1000);
+    expect(recovering.at - stale.at).toBeGreaterThanOrEqual(240);
+    expect(agent.eventsOf('hung', (e) => e.ups === 'q1', since)).toEqual([]);
     sim.setMuted(false);
-    await agent.waitForEvent('stale-cleared', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
-    expect(agent.eventsOf('recovering', (e) => e.ups === 'q1', since)).toEqual([]);
-    expect(agent.driverPid('q1')).toBe(pid);
+    await agent.waitForEvent('recovered', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
+    expect(agent.driverPid('q1')).not.toBe(pid);
   });
 
   it('reports on-battery and low-battery from the driver feed', async () => {
@@ -198,5 +249,27 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
     });
     expect(lb.to).toMatch(/OB/);
     expect(agent.eventsOf('recovering', undefined, since)).toEqual([]);
+  });
+});
+
+describe(`staleness seen only through upsd (driver silent, not flagging), ${ON_NUT}`, () => {
+  it('does not restart a driver whose data turns fresh again within the grace period', async () => {
+    // A SIGSTOPped driver flags nothing; upsd calls its data stale after MAXAGE. PROBE_TIMEOUT is long so that the
+    // probe does not call it hung first (the stop comes right after `ready`, long before the probe has the 30 PONGs
+    // it needs to learn a shorter timeout): only upsd's word is left, and STALE_GRACE applies to it.
+    const lab = await createNutLab({ upses: [{ name: 'slow' }], maxAge: 3 });
+    const agent = await labWithAgent(lab, { staleGrace: 60_000, probeTimeout: 60_000 });
+    await agent.waitForEvent('ready', (e) => e.ups === 'slow');
+    const pid = agent.driverPid('slow') as number;
+    const since = agent.mark();
+    process.kill(pid, 'SIGSTOP');
+    const stale = await agent.waitForEvent('stale', (e) => e.ups === 'slow', { since, timeoutMs: 30_000 });
+    expect(stale.source).toBe('upsd');
+    expect(agent.controller.supervisor.ups('slow')?.snapshot().supervisor.state).toBe('suspect');
+    process.kill(pid, 'SIGCONT');
+    await agent.waitForEvent('stale-cleared', (e) => e.ups === 'slow', { since, timeoutMs: 30_000 });
+    expect(agent.eventsOf('recovering', (e) => e.ups === 'slow', since)).toEqual([]);
+    expect(agent.eventsOf('hung', (e) => e.ups === 'slow', since)).toEqual([]);
+    expect(agent.driverPid('slow')).toBe(pid);
   });
 });

@@ -392,7 +392,10 @@ describe('eventPayloads', () => {
       ready: [{ ups: 'u', startupMs: 812, at: AT }, { startup_ms: 812 }],
       stale: [{ ups: 'u', source: 'upsd', at: AT }, { source: 'upsd' }],
       'stale-cleared': [{ ups: 'u', at: AT }, {}],
-      hung: [{ ups: 'u', silentMs: 15000, at: AT }, { silent_ms: 15000 }],
+      hung: [
+        { ups: 'u', silentMs: 15000, timeoutMs: 1300, at: AT },
+        { silent_ms: 15000, timeout_ms: 1300 },
+      ],
       'driver-exited': [
         { ups: 'u', childPid: 77, code: null, signal: 'SIGKILL', expected: false, at: AT },
         { child_pid: 77, code: null, signal: 'SIGKILL', expected: false },
@@ -419,9 +422,17 @@ describe('eventPayloads', () => {
           attempt: 3,
           retryInMs: 8000,
           circuitOpen: true,
+          circuitReason: 'failures',
           at: AT,
         },
-        { reason: 'crashed', error: 'no fresh data', attempt: 3, retry_in_ms: 8000, circuit_open: true },
+        {
+          reason: 'crashed',
+          error: 'no fresh data',
+          attempt: 3,
+          retry_in_ms: 8000,
+          circuit_open: true,
+          circuit_reason: 'failures',
+        },
       ],
     };
     for (const [name, entry] of Object.entries(cases)) {

@@ -173,10 +173,12 @@ describe('/proc/<pid>/stat', () => {
 describe('the state machine on a spinning driver', () => {
   const machine: MachineConfig = {
     staleGraceMs: 1000,
+    driverStaleGraceMs: 250,
     startTimeoutMs: 30_000,
     backoffInitialMs: 2000,
     backoffMaxMs: 16_000,
     breakerRestarts: 5,
+    breakerStormRestarts: 30,
     breakerWindowMs: 60_000,
     failedRetryMs: 120_000,
   };

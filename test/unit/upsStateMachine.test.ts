@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { circuitOpen, recoveryDelay } from '../../src/supervisor/recoveryPolicy.js';
 import {
   initialState,
+  type MachineAction,
   type MachineConfig,
   type MachineInput,
   type MachineState,
@@ -11,11 +12,13 @@ import {
 
 const config: MachineConfig = {
   staleGraceMs: 5000,
+  driverStaleGraceMs: 250,
   startTimeoutMs: 30_000,
   backoffInitialMs: 2000,
   backoffMaxMs: 16_000,
   breakerRestarts: 3,
   breakerWindowMs: 60_000,
+  breakerStormRestarts: 6,
   failedRetryMs: 120_000,
 };
 
@@ -31,7 +34,7 @@ function run(start: MachineState, inputs: Array<[number, MachineInput]>, cfg = c
   return { state, actions };
 }
 
-const okAt = (t: number): MachineState => ({ name: 'ok', since: t, history: [] });
+const okAt = (t: number): MachineState => ({ name: 'ok', since: t, history: [], failures: [] });
 
 describe('recovery policy', () => {
   it('doubles the backoff after each failure up to the cap', () => {
@@ -39,10 +42,21 @@ describe('recovery policy', () => {
       2000, 4000, 8000, 16_000, 16_000, 16_000,
     ]);
   });
-  it('opens the circuit at N restarts inside the window only', () => {
-    expect(circuitOpen([0, 10_000], 20_000, config)).toBe(false);
-    expect(circuitOpen([0, 10_000, 20_000], 30_000, config)).toBe(true);
-    expect(circuitOpen([0, 10_000, 20_000], 60_001, config)).toBe(false);
+  it('opens the circuit at N failures inside the window only', () => {
+    const failures = (f: number[]) => ({ restarts: f, failures: f });
+    expect(circuitOpen(failures([0, 10_000]), 20_000, config)).toBeUndefined();
+    expect(circuitOpen(failures([0, 10_000, 20_000]), 30_000, config)).toBe('failures');
+    expect(circuitOpen(failures([0, 10_000, 20_000]), 60_001, config)).toBeUndefined();
+  });
+  it('does not count successful restarts against the breaker, only against the storm guard', () => {
+    const restarts = [0, 1000, 2000, 3000, 4000];
+    expect(circuitOpen({ restarts, failures: [] }, 5000, config)).toBeUndefined();
+    expect(circuitOpen({ restarts: [...restarts, 5000], failures: [] }, 5000, config)).toBe('storm');
+    expect(circuitOpen({ restarts: [...restarts, 5000], failures: [] }, 60_001, config)).toBeUndefined();
+    // Both at once: the failures are the better reason.
+    expect(circuitOpen({ restarts: [...restarts, 5000], failures: [1, 2, 3] }, 5000, config)).toBe(
+      'failures',
+    );
   });
 });
 
@@ -89,9 +103,9 @@ describe('ok', () => {
       reason: 'crashed',
     });
   });
-  it('waits out the grace period before restarting a stale driver', () => {
+  it('waits out the grace period before restarting a driver that upsd says is stale', () => {
     const { state, actions } = run(okAt(0), [
-      [10_000, { type: 'stale', source: 'driver' }],
+      [10_000, { type: 'stale', source: 'upsd' }],
       [12_000, { type: 'tick' }],
       [14_999, { type: 'tick' }],
     ]);
@@ -99,6 +113,45 @@ describe('ok', () => {
     expect(actions).toEqual([]);
     const after = run(state, [[15_000, { type: 'tick' }]]);
     expect(after.state).toMatchObject({ name: 'recovering', reason: 'stale', attempt: 1 });
+  });
+  it('restarts a driver that flags its own data stale after the short blip filter, not the grace', () => {
+    const { state, actions } = run(okAt(0), [
+      [10_000, { type: 'stale', source: 'driver' }],
+      [10_249, { type: 'tick' }],
+    ]);
+    expect(state).toMatchObject({ name: 'suspect', reason: 'stale', deadline: 10_250 });
+    expect(actions).toEqual([]);
+    expect(nextDeadline(state, config)).toBe(10_250);
+    const after = run(state, [[10_250, { type: 'tick' }]]);
+    expect(after.state).toMatchObject({ name: 'recovering', reason: 'stale', attempt: 1, faultAt: 10_000 });
+  });
+  it('does not restart on a DATASTALE that DATAOK follows within the blip filter, however often', () => {
+    const inputs: Array<[number, MachineInput]> = [];
+    for (let i = 0; i < 20; i++) {
+      inputs.push([i * 1000, { type: 'stale', source: 'driver' }]);
+      inputs.push([i * 1000 + 40, { type: 'fresh' }]);
+      inputs.push([i * 1000 + 300, { type: 'tick' }]);
+    }
+    const { state, actions } = run(okAt(0), inputs);
+    expect(state.name).toBe('ok');
+    expect(new Set(actions.map((a) => a.type))).toEqual(new Set(['stale-cleared']));
+    expect(state.history).toEqual([]);
+  });
+  it('shortens the grace of a upsd-seen staleness once the driver flags it too', () => {
+    const { state } = run(okAt(0), [
+      [10_000, { type: 'not-connected' }],
+      [11_000, { type: 'stale', source: 'driver' }],
+      [11_100, { type: 'stale', source: 'upsd' }],
+    ]);
+    expect(state).toMatchObject({ name: 'suspect', reason: 'stale', faultAt: 10_000, deadline: 11_250 });
+    expect(run(state, [[11_250, { type: 'tick' }]]).state).toMatchObject({
+      name: 'recovering',
+      reason: 'stale',
+    });
+  });
+  it('restarts at once on the driver flag when the grace period is 0', () => {
+    const cfg = { ...config, staleGraceMs: 0, driverStaleGraceMs: 0 };
+    expect(run(okAt(0), [[1, { type: 'stale', source: 'driver' }]], cfg).state.name).toBe('recovering');
   });
   it('restarts a stale driver at once when the grace period is 0', () => {
     const { state } = run(okAt(0), [[1, { type: 'stale', source: 'upsd' }]], { ...config, staleGraceMs: 0 });
@@ -180,7 +233,8 @@ describe('recovering', () => {
       [19_000, 'recovery-failed', 3, 120_000],
     ]);
     expect(state).toMatchObject({ name: 'failed', until: 139_000, lastError: 'exited with code 1' });
-    expect(actions.at(-1)).toMatchObject({ circuitOpen: true });
+    expect(actions.at(-1)).toMatchObject({ circuitOpen: true, circuitReason: 'failures' });
+    expect(actions[0]).toMatchObject({ circuitOpen: false, circuitReason: null });
   });
 });
 
@@ -204,21 +258,50 @@ describe('failed and backoff', () => {
     expect(state.name).toBe('ok');
     expect(actions[0]).toMatchObject({ type: 'recovered', durationMs: 19_000 });
   });
-  it('opens the circuit for a driver that keeps hanging even though each recovery succeeds', () => {
+  it('never opens the circuit for faults whose recoveries all succeed (six in five minutes)', () => {
+    const cfg = { ...config, breakerRestarts: 5, breakerWindowMs: 300_000, breakerStormRestarts: 30 };
     let state: MachineState = okAt(0);
     const types: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const t = i * 10_000;
+    for (let i = 0; i < 6; i++) {
+      const t = i * 45_000;
+      const fault = step(state, { type: i % 2 ? 'hung' : 'driver-exited' }, t + 1, cfg);
+      types.push(...fault.actions.map((a) => a.type));
+      const back = step(fault.state, { type: 'recovery-succeeded' }, t + 3000, cfg);
+      types.push(...back.actions.map((a) => a.type));
+      state = back.state;
+    }
+    expect(types).toEqual(Array(6).fill(['recover', 'recovered']).flat());
+    expect(state).toMatchObject({ name: 'ok', failures: [] });
+    expect(state.history).toHaveLength(6);
+  });
+  it('clears the failures once a recovery brings fresh data back', () => {
+    const { state } = run(okAt(0), [
+      [1000, { type: 'driver-exited' }],
+      [1100, { type: 'recovery-failed', error: 'x' }],
+      [3100, { type: 'tick' }],
+      [3200, { type: 'recovery-failed', error: 'x' }],
+      [7200, { type: 'tick' }],
+      [7300, { type: 'recovery-succeeded' }],
+      [8000, { type: 'driver-exited' }],
+    ]);
+    expect(state).toMatchObject({ name: 'recovering', failures: [], attempt: 1 });
+  });
+  it('opens the circuit on a storm of restarts even though each recovery succeeds, and says so', () => {
+    let state: MachineState = okAt(0);
+    const actions: MachineAction[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = i * 5000;
       const hang = step(state, { type: 'hung' }, t + 1, config);
-      types.push(...hang.actions.map((a) => a.type));
+      actions.push(...hang.actions);
       state = hang.state;
       if (state.name === 'recovering')
         state = step(state, { type: 'recovery-succeeded' }, t + 2, config).state;
     }
-    expect(types).toEqual(['recover', 'recover', 'recover', 'recovery-failed']);
+    expect(actions.map((a) => a.type)).toEqual([...Array(6).fill('recover'), 'recovery-failed']);
+    expect(actions.at(-1)).toMatchObject({ circuitOpen: true, circuitReason: 'storm' });
     expect(state).toMatchObject({
       name: 'failed',
-      lastError: expect.stringContaining('circuit breaker open'),
+      lastError: 'circuit breaker open: restart storm, 6 restarts within 60 s',
     });
   });
   it('lets a manual restart through an open circuit', () => {

@@ -1,0 +1,143 @@
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { UpsConfEntry } from '../nut/confParser.js';
+import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
+import type { NutSetup } from '../nut/nutSetup.js';
+import { DriverProbe } from './driverProbe.js';
+import type { ManagedProcess } from './managedProcess.js';
+import { SpinWatchdog } from './spinWatchdog.js';
+import type { MachineInput } from './upsStateMachine.js';
+
+export interface DriverWatchDeps {
+  ups: UpsConfEntry;
+  setup: NutSetup;
+  timings: {
+    probeInterval: number;
+    probeTimeout: number;
+    spinCpuShare: number;
+    spinDuration: number;
+  };
+  bus: EventBus;
+  log: Logger;
+  now: () => number;
+  capabilities: () => DriverSocketCapabilities;
+  /** False once the driver is no longer the UPS's current one, or the supervisor stops. */
+  isCurrent: (driver: ManagedProcess) => boolean;
+  dispatch: (input: MachineInput) => void;
+  /** The driver's live feed: a variable changed (`undefined`: deleted). */
+  onVar: (name: string, value: string | undefined) => void;
+  /** The driver said DATAOK: its data is fresh again. */
+  onDriverFresh: () => void;
+}
+
+/**
+ * What watches one driver process for its whole life: the persistent probe on its socket (hang, live feed, its
+ * own stale flag) and the CPU watchdog (NUT 2.8.0–2.8.2 spin after a client disconnects). It also carries the
+ * learned PONG latencies from one driver process of the UPS to the next.
+ */
+export class DriverWatch {
+  private readonly deps: DriverWatchDeps;
+  private probe: DriverProbe | undefined;
+  private spinWatchdog: SpinWatchdog | undefined;
+  /** The last probe's PONG latencies: the next driver process of this UPS starts from them. */
+  private pongLatencies: readonly number[] = [];
+  /**
+   * The last hang was called at a learned timeout, shorter than PROBE_TIMEOUT: the next driver learns anew. Were that
+   * timeout too short, the PONGs it cut off would never be learned, and every later driver would inherit it.
+   */
+  private forgetLatencies = false;
+  /** The driver's own stale flag on the current probe connection (DATASTALE until DATAOK). */
+  driverStale = false;
+  /** When the last driver called hung last answered: upsd kept serving its old values since, not fresh data. */
+  hungSilentSince: number | undefined;
+
+  constructor(deps: DriverWatchDeps) {
+    this.deps = deps;
+  }
+
+  attach(driver: ManagedProcess, childPid: number): void {
+    this.attachProbe(driver, childPid);
+    this.attachSpinWatchdog(driver, childPid);
+  }
+
+  /** Closes the probe connection (LOGOUT first where the driver knows it; bounded) and stops the CPU watchdog. */
+  async close(): Promise<void> {
+    this.spinWatchdog?.stop();
+    this.spinWatchdog = undefined;
+    const probe = this.probe;
+    this.probe = undefined;
+    if (probe) this.pongLatencies = this.forgetLatencies ? [] : probe.latencies;
+    this.forgetLatencies = false;
+    await probe?.close();
+  }
+
+  /** One persistent probe connection per driver process, for that process's whole life (NUT 2.8.0 leak). */
+  private attachProbe(driver: ManagedProcess, childPid: number): void {
+    const { setup, ups, timings, bus, log, now, dispatch } = this.deps;
+    const name = ups.name;
+    this.driverStale = false;
+    const probe = new DriverProbe({
+      setup,
+      ups,
+      probeIntervalMs: timings.probeInterval,
+      probeTimeoutMs: timings.probeTimeout,
+      initialLatencies: this.pongLatencies,
+      capabilities: this.deps.capabilities(),
+      driverPid: childPid,
+      isAlive: () => driver.running && this.deps.isCurrent(driver),
+      logger: log,
+      onHung: (silentMs, timeoutMs) => {
+        log.warn(
+          { silentMs, timeoutMs, childPid: driver.pid },
+          `driver did not answer PING for ${silentMs} ms (timeout ${timeoutMs} ms): hung`,
+        );
+        bus.emit('hung', { ups: name, silentMs, timeoutMs, at: now() });
+        this.forgetLatencies = timeoutMs < timings.probeTimeout;
+        this.hungSilentSince = now() - silentMs;
+        dispatch({ type: 'hung' });
+      },
+      // Our driver cannot be reached where upsd and the probe look for it: to them it is as good as hung, and the
+      // restart makes it bind the socket path again. (The probe has logged both pids as an error.)
+      onForeign: () => dispatch({ type: 'hung' }),
+      onStatus: (status) => this.deps.onVar('ups.status', status),
+      onVar: (varName, value) => this.deps.onVar(varName, value),
+      onStale: () => {
+        this.driverStale = true;
+        log.warn('driver flags its data stale');
+        bus.emit('stale', { ups: name, source: 'driver', at: now() });
+        dispatch({ type: 'stale', source: 'driver' });
+      },
+      onFresh: () => {
+        this.driverStale = false;
+        this.deps.onDriverFresh();
+        dispatch({ type: 'fresh' });
+      },
+    });
+    this.probe = probe;
+    probe.start();
+  }
+
+  /** Watches the driver process's CPU for its whole life. */
+  private attachSpinWatchdog(driver: ManagedProcess, childPid: number): void {
+    const { timings, bus, log, now, ups } = this.deps;
+    this.spinWatchdog?.stop();
+    const watchdog = new SpinWatchdog({
+      pid: childPid,
+      cpuShare: timings.spinCpuShare,
+      durationMs: timings.spinDuration,
+      now,
+      onSpinning: ({ cpuShare, durationMs }) => {
+        if (!this.deps.isCurrent(driver) || !driver.running) return;
+        const percent = Math.round(cpuShare * 100);
+        log.warn(
+          { childPid, cpuShare, durationMs },
+          `driver spins: ${percent} % of a CPU core for ${Math.round(durationMs / 1000)} s (SPIN_CPU_SHARE ${timings.spinCpuShare}); restarting it`,
+        );
+        bus.emit('driver-spinning', { ups: ups.name, childPid, cpuShare, durationMs, at: now() });
+        this.deps.dispatch({ type: 'spinning' });
+      },
+    });
+    this.spinWatchdog = watchdog;
+    watchdog.start();
+  }
+}
