@@ -65,7 +65,7 @@ function isShellWrapper(file: string): boolean {
 }
 
 /** The first existing candidate folder that holds every configured driver, else the first existing one. */
-function findDriverDir(existing: string[], upses: readonly UpsConfEntry[]): string {
+function findDriverDir(existing: string[], upses: readonly Pick<UpsConfEntry, 'driver'>[]): string {
   const holdsAll = (dir: string) => upses.every((ups) => isExecutable(join(dir, ups.driver)));
   return existing.find(holdsAll) ?? existing[0] ?? '';
 }
@@ -164,6 +164,26 @@ export function resolveNutSetup(config: AgentConfigShape, platform: Platform = d
     address: clientAddress(upsd),
     childEnv,
   };
+}
+
+/**
+ * Where this machine's NUT lives, found as the agent finds it: for tools and tests that run NUT themselves.
+ * `driverPath` given: only upsd is looked for. Undefined parts were not found.
+ */
+export function locateNut(opts: { driverPath?: string; drivers: readonly string[] }): {
+  driverPath?: string;
+  upsdPath?: string;
+} {
+  const platform = detectPlatform();
+  const existing = DRIVER_DIRS[platform].filter((dir) => existsSync(dir));
+  const driverPath =
+    opts.driverPath ||
+    findDriverDir(
+      existing,
+      opts.drivers.map((driver) => ({ driver })),
+    ) ||
+    undefined;
+  return { driverPath, upsdPath: driverPath ? findUpsd(driverPath, platform) : undefined };
 }
 
 /** The folders to look for drivers in: none when NUT_DRIVER_PATH is set (it must exist), else the platform's. */
