@@ -37,26 +37,20 @@ export const absolutePath = (value: unknown) => {
   if (value === '') throw new Error('must be an absolute path');
 };
 
-/** A power factor: a decimal from 0 to 1; 0 (or empty) means unset. */
-convict.addFormat({
-  name: 'power-factor',
-  validate: (value: unknown) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
-      throw new Error('must be a power factor from 0 to 1 (e.g. 0.6; 0 = unset)');
-  },
-  coerce: (raw: string) =>
-    raw.trim() === '' ? 0 : /^\s*(?:0|1)?(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : raw,
-});
-
-convict.addFormat({
-  name: 'cpu-share',
-  validate: (value: unknown) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
-      throw new Error('must be a share of one CPU core from 0 to 1 (e.g. 0.4; 0 = off)');
-  },
-  coerce: (raw: string) =>
-    raw.trim() === '' ? 0 : /^\s*(?:0|1)?(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : raw,
-});
+/** A decimal from 0 to 1 where 0 (or empty) means unset/off: a power factor, a share of a CPU core. */
+function addFractionFormat(name: string, meaning: string): void {
+  convict.addFormat({
+    name,
+    validate: (value: unknown) => {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+        throw new Error(`must be ${meaning}`);
+    },
+    coerce: (raw: string) =>
+      raw.trim() === '' ? 0 : /^\s*(?:0|1)?(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : raw,
+  });
+}
+addFractionFormat('power-factor', 'a power factor from 0 to 1 (e.g. 0.6; 0 = unset)');
+addFractionFormat('cpu-share', 'a share of one CPU core from 0 to 1 (e.g. 0.4; 0 = off)');
 
 /** A display name: any text up to 100 characters, no control characters; empty = the default. */
 export const displayName = (value: unknown) => {
