@@ -12,4 +12,5 @@ export const NUT_FACING_FILES = [
   'test/integration/mqttResilience.test.ts',
   'test/integration/cli.test.ts',
   'test/integration/soak.test.ts',
+  'test/integration/spinWatchdog.test.ts',
 ];
