@@ -229,8 +229,8 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
       timeoutMs: 5000,
     });
     expect(recovering.reason).toBe('stale');
-    // The blip filter (250 ms), not the 60 s grace.
-    expect(recovering.at - stale.at).toBeLessThan(1000);
+    // The blip filter (250 ms), not the 60 s grace (the bound is loose: a loaded machine must not fail it).
+    expect(recovering.at - stale.at).toBeLessThan(10_000);
     expect(recovering.at - stale.at).toBeGreaterThanOrEqual(240);
     expect(agent.eventsOf('hung', (e) => e.ups === 'q1', since)).toEqual([]);
     sim.setMuted(false);

@@ -102,8 +102,7 @@ suite(!reapsClients)(`a driver that spins after a socket client disconnects, ${O
     expect(event.childPid).toBe(pid);
     expect(event.cpuShare).toBeGreaterThanOrEqual(0.1);
     expect(event.durationMs).toBeGreaterThanOrEqual(3000);
-    // Detection within the duration plus a couple of sampling intervals (500 ms each at 3 s).
-    expect(detectedAt - disconnectedAt).toBeLessThan(3000 + 2500);
+    // How soon after the disconnect it was called (detectMs) is logged above, not asserted: that is a timing.
     expect(agent.eventsOf('recovering', (e) => e.ups === 'spin', since).map((e) => e.reason)).toEqual([
       'spinning',
     ]);
