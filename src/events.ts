@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CircuitReason } from './supervisor/recoveryPolicy.js';
-import type { RecoveryReason, SupervisionState, UpsSnapshot } from './supervisor/types.js';
+import type { RecoveryReason, StaleSource, SupervisionState, UpsSnapshot } from './supervisor/types.js';
 
 /**
  * The one in-process event bus. Modules never call each other's internals: the supervisor emits, the MQTT bridge
@@ -12,7 +12,7 @@ export interface BusEvents {
   /** First fresh data after the agent started the driver. */
   ready: { ups: string; startupMs: number; at: number };
   /** upsd or the driver reports stale data. */
-  stale: { ups: string; source: 'upsd' | 'driver'; at: number };
+  stale: { ups: string; source: StaleSource; at: number };
   /** Data is fresh again without a restart (within the grace period). */
   'stale-cleared': { ups: string; at: number };
   /** The driver stopped answering PING on its socket. */

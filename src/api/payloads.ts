@@ -2,7 +2,7 @@
  * The JSON and text payloads of the MQTT API, as types: what src/mqtt publishes and what a subscriber (Home
  * Assistant's templates, the tests) may rely on. Keys are snake_case; times are ISO 8601 UTC strings.
  */
-import type { RecoveryReason, SupervisionState } from '../supervisor/types.js';
+import type { RecoveryReason, StaleSource, SupervisionState } from '../supervisor/types.js';
 
 /** `<base>/bridge/state` (also the last will) and `<base>/<ups>/availability`. */
 export type Availability = 'online' | 'offline';
@@ -85,7 +85,7 @@ export type StatusEventType = (typeof STATUS_EVENT_TYPES)[number];
 export interface UpsEventFields {
   'state-changed': { from: SupervisionState; to: SupervisionState };
   ready: { startup_ms: number };
-  stale: { source: 'upsd' | 'driver' };
+  stale: { source: StaleSource };
   'stale-cleared': Record<never, never>;
   hung: { silent_ms: number; timeout_ms: number };
   'driver-exited': ChildExit;

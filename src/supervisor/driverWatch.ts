@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import type { NutSetup } from '../nut/nutSetup.js';
+import { driverLogSignal } from './driverLog.js';
 import { DriverProbe } from './driverProbe.js';
 import type { ManagedProcess } from './managedProcess.js';
 import { SpinWatchdog } from './spinWatchdog.js';
@@ -58,6 +59,18 @@ export class DriverWatch {
   attach(driver: ManagedProcess, childPid: number): void {
     this.attachProbe(driver, childPid);
     this.attachSpinWatchdog(driver, childPid);
+  }
+
+  /**
+   * A line the driver wrote to stderr. A comm-lost warning it writes only after its own retries (driverLog.ts) is
+   * its word that the data is stale, one poll before its DATASTALE.
+   */
+  driverSaid(driver: ManagedProcess, line: string): void {
+    const { ups, bus, log, now, dispatch } = this.deps;
+    if (driverLogSignal(ups.driver, line) !== 'comm-lost' || !this.deps.isCurrent(driver)) return;
+    log.warn(`${ups.driver} logged that it lost the UPS after its own retries: data stale`);
+    bus.emit('stale', { ups: ups.name, source: 'driver-log', at: now() });
+    dispatch({ type: 'stale', source: 'driver-log' });
   }
 
   /** Closes the probe connection (LOGOUT first where the driver knows it; bounded) and stops the CPU watchdog. */

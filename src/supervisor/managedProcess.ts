@@ -48,6 +48,8 @@ export interface ManagedProcessOptions {
   args: readonly string[];
   env: Readonly<Record<string, string>>;
   logger: Logger;
+  /** Each line the program writes to stderr, after it is logged (drivers say things there the supervisor acts on). */
+  onStderrLine?: (line: string) => void;
 }
 
 /**
@@ -105,7 +107,10 @@ export class ManagedProcess {
     if (childPid !== undefined) liveChildren.add(childPid);
     const log = logger.child({ childPid });
     this.pipeLines(child.stdout, (line) => log.info({ out: 'stdout' }, line));
-    this.pipeLines(child.stderr, (line) => log.info({ out: 'stderr' }, line));
+    this.pipeLines(child.stderr, (line) => {
+      log.info({ out: 'stderr' }, line);
+      this.options.onStderrLine?.(line);
+    });
     child.then(
       (result) => {
         const spawnError =

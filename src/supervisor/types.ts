@@ -75,3 +75,10 @@ export interface UpsSnapshot {
   commands: readonly string[];
   supervisor: SupervisorView;
 }
+
+/**
+ * Who said a UPS's data is stale: upsd (ERR DATA-STALE: STALE_GRACE applies), the driver on its socket (DATASTALE:
+ * a short blip filter), or the driver's log (a comm-lost warning written after its own retries, driverLog.ts:
+ * acted on at once).
+ */
+export type StaleSource = 'upsd' | 'driver' | 'driver-log';

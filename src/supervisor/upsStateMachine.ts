@@ -7,7 +7,7 @@ import {
   recentRestarts,
   recoveryDelay,
 } from './recoveryPolicy.js';
-import type { RecoveryReason, SupervisionState } from './types.js';
+import type { RecoveryReason, StaleSource, SupervisionState } from './types.js';
 
 /**
  * The per-UPS supervision state machine: `(state, input, now) → (state, actions)`. Pure — no timers, no I/O.
@@ -88,7 +88,7 @@ export type MachineStateName =
 export type MachineInput =
   /** Real data (a status other than WAIT) from upsd, or DATAOK from the driver. */
   | { type: 'fresh' }
-  | { type: 'stale'; source: 'upsd' | 'driver' }
+  | { type: 'stale'; source: StaleSource }
   | { type: 'not-connected' }
   | { type: 'hung' }
   /** The driver burned a core's share for too long (see cpuSpin.ts). */
@@ -276,11 +276,20 @@ function fromStarting(state: In<'starting'>, input: MachineInput, now: number, c
   }
 }
 
+/**
+ * How long staleness from `source` is tolerated before a restart: STALE_GRACE for upsd's word; the blip filter for
+ * the driver's DATASTALE (DATAOK may follow within the same update); nothing for the driver's comm-lost log line,
+ * which it writes after its own retries and never takes back.
+ */
+function staleGraceFor(source: StaleSource, config: MachineConfig): number {
+  if (source === 'upsd') return config.staleGraceMs;
+  return source === 'driver' ? config.driverStaleGraceMs : 0;
+}
+
 function fromOk(state: In<'ok'>, input: MachineInput, now: number, config: MachineConfig): Step {
   if (input.type !== 'stale' && input.type !== 'not-connected') return newTrouble(state, input, now, config);
   const reason = input.type === 'stale' ? 'stale' : 'not-connected';
-  const graceMs =
-    input.type === 'stale' && input.source === 'driver' ? config.driverStaleGraceMs : config.staleGraceMs;
+  const graceMs = input.type === 'stale' ? staleGraceFor(input.source, config) : config.staleGraceMs;
   if (graceMs === 0) return recover(state, newFault(reason, now), now, config);
   return {
     state: {
@@ -306,9 +315,10 @@ function fromSuspect(state: In<'suspect'>, input: MachineInput, now: number, con
     case 'restart-requested':
       return requested(state, input.reason, now, config);
     case 'stale': {
-      // Seen through upsd first, now the driver says so itself: its word shortens the wait to the blip filter.
-      if (input.source !== 'driver') return stay(state);
-      const deadline = Math.min(state.deadline, now + config.driverStaleGraceMs);
+      // Seen through upsd first, now the driver says so itself: its word shortens the wait (to the blip filter for
+      // its DATASTALE, to nothing for its log).
+      if (input.source === 'upsd') return stay(state);
+      const deadline = Math.min(state.deadline, now + staleGraceFor(input.source, config));
       if (deadline <= now) return recover(state, { ...state, reason: 'stale' }, now, config);
       return deadline === state.deadline ? stay(state) : stay({ ...state, reason: 'stale', deadline });
     }

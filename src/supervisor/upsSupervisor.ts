@@ -310,6 +310,7 @@ export class UpsSupervisor {
       args: ['-a', ups.name, '-F', ...userArgs(setup)],
       env: setup.childEnv,
       logger: this.log.child({ child: ups.driver }),
+      onStderrLine: (line) => this.watch.driverSaid(driver, line),
     });
     this.driver = driver;
     const childPid = driver.start();

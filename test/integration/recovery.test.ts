@@ -151,7 +151,14 @@ describe(`upsd that cannot start, ${ON_NUT}`, () => {
 });
 
 describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () => {
-  async function q1Setup(timings: AgentOptions['timings']) {
+  /**
+   * blazer_ser by default. nutdrv_qx (megatec, the same Q1 protocol) for the driver's DATASTALE alone: blazer_ser
+   * logs that it lost the UPS one poll before it flags DATASTALE, and the agent acts on that line first.
+   */
+  async function q1Setup(
+    timings: AgentOptions['timings'],
+    driver: 'blazer_ser' | 'nutdrv_qx' = 'blazer_ser',
+  ) {
     const simDir = await mkdtemp(join(tmpdir(), 'q1-'));
     const sim: Q1Simulator = await startQ1Simulator(simDir);
     cleanups.push(async () => {
@@ -159,7 +166,16 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
       await rm(simDir, { recursive: true, force: true });
     });
     const lab = await createNutLab({
-      upses: [{ name: 'q1', driver: 'blazer_ser', port: sim.ttyPath }, { name: 'dummy' }],
+      upses: [
+        {
+          name: 'q1',
+          driver,
+          port: sim.ttyPath,
+          // Without it nutdrv_qx tries every protocol it knows first (~20 s).
+          ...(driver === 'nutdrv_qx' ? { options: { protocol: 'megatec' } } : {}),
+        },
+        { name: 'dummy' },
+      ],
     });
     const agent = await labWithAgent(lab, timings);
     await agent.waitForEvent('ready', (e) => e.ups === 'q1', { timeoutMs: 30_000 });
@@ -178,7 +194,7 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
     sim.setMuted(true);
 
     const stale = await agent.waitForEvent('stale', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
-    expect(['driver', 'upsd']).toContain(stale.source);
+    expect(['driver-log', 'driver', 'upsd']).toContain(stale.source);
     // The driver was alive and answering PING when its data went stale: this is not a hang.
     expect(agent.eventsOf('hung', (e) => e.ups === 'q1', since)).toEqual([]);
     const recovering = await agent.waitForEvent('recovering', (e) => e.ups === 'q1', {
@@ -215,8 +231,8 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
   });
 
   it('restarts a driver that flags its own data stale at once, however long STALE_GRACE is', async () => {
-    // blazer_ser says DATASTALE itself after 3 failed polls: it has applied its own tolerance already.
-    const { sim, agent } = await q1Setup({ staleGrace: 60_000 });
+    // nutdrv_qx says DATASTALE itself after 4 failed polls: it has applied its own tolerance already.
+    const { sim, agent } = await q1Setup({ staleGrace: 60_000 }, 'nutdrv_qx');
     const pid = agent.driverPid('q1') as number;
     const since = agent.mark();
     sim.setMuted(true);
@@ -236,6 +252,34 @@ describe(`driver alive, UPS silent (blazer_ser + Q1 simulator), ${ON_NUT}`, () =
     sim.setMuted(false);
     await agent.waitForEvent('recovered', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
     expect(agent.driverPid('q1')).not.toBe(pid);
+  });
+
+  it('restarts blazer_ser when it logs that it lost the UPS, a poll before its DATASTALE', async () => {
+    const { sim, agent } = await q1Setup({ staleGrace: 60_000 });
+    const pid = agent.driverPid('q1') as number;
+    const since = agent.mark();
+    sim.setMuted(true);
+    const stale = await agent.waitForEvent('stale', (e) => e.ups === 'q1', { since, timeoutMs: 30_000 });
+    const recovering = await agent.waitForEvent('recovering', (e) => e.ups === 'q1', {
+      since,
+      timeoutMs: 5000,
+    });
+    // The first word of staleness was the driver's log line; the driver never got to its DATASTALE.
+    expect(stale.source).toBe('driver-log');
+    expect(recovering.reason).toBe('stale');
+    expect(recovering.at).toBeGreaterThanOrEqual(stale.at);
+    expect(agent.eventsOf('stale', (e) => e.ups === 'q1' && e.source === 'driver', since)).toEqual([]);
+    expect(agent.eventsOf('hung', (e) => e.ups === 'q1', since)).toEqual([]);
+    sim.setMuted(false);
+    const recovered = await agent.waitForEvent('recovered', (e) => e.ups === 'q1', {
+      since,
+      timeoutMs: 30_000,
+    });
+    expect(recovered.attempt).toBe(1);
+    expect(agent.driverPid('q1')).not.toBe(pid);
+    expect(processAlive(pid)).toBe(false);
+    // The dummy UPS beside it was never touched.
+    expect(agent.eventsOf('recovering', (e) => e.ups === 'dummy')).toEqual([]);
   });
 
   it('reports on-battery and low-battery from the driver feed', async () => {

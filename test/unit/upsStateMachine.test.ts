@@ -149,6 +149,18 @@ describe('ok', () => {
       reason: 'stale',
     });
   });
+  it("restarts at once on the driver's comm-lost log line: no grace, no blip filter", () => {
+    const { state, actions } = run(okAt(0), [[10_000, { type: 'stale', source: 'driver-log' }]]);
+    expect(state).toMatchObject({ name: 'recovering', reason: 'stale', attempt: 1, faultAt: 10_000 });
+    expect(actions).toEqual([{ type: 'recover', reason: 'stale', attempt: 1, at: 10_000 }]);
+  });
+  it('ends the grace of a upsd-seen staleness at once when the driver logs that it lost the UPS', () => {
+    const { state } = run(okAt(0), [
+      [10_000, { type: 'stale', source: 'upsd' }],
+      [11_000, { type: 'stale', source: 'driver-log' }],
+    ]);
+    expect(state).toMatchObject({ name: 'recovering', reason: 'stale', faultAt: 10_000 });
+  });
   it('restarts at once on the driver flag when the grace period is 0', () => {
     const cfg = { ...config, staleGraceMs: 0, driverStaleGraceMs: 0 };
     expect(run(okAt(0), [[1, { type: 'stale', source: 'driver' }]], cfg).state.name).toBe('recovering');
