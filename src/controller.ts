@@ -4,6 +4,8 @@ import type { Extension } from './extension.js';
 import { evaluateHealth } from './health/healthCheck.js';
 import { HealthServer } from './health/httpServer.js';
 import { Metrics } from './health/metrics.js';
+import { EpisodeCounter } from './hints/episodeCounter.js';
+import { TuningHintsExtension } from './hints/tuningHintsExtension.js';
 import type { Logger } from './logger.js';
 import type { MqttConnection } from './mqtt/connection.js';
 import { mqttExtensions } from './mqtt/extensions.js';
@@ -30,6 +32,8 @@ export class Controller {
   readonly supervisor: Supervisor;
   /** The MQTT connection; undefined while MQTT is off (MQTT_URL empty). */
   readonly mqtt: MqttConnection | undefined;
+  /** Each UPS's fault episodes in the last 24 h: fed by the tuning hints, read by the state and the metrics. */
+  readonly episodes = new EpisodeCounter({ now: Date.now });
   private readonly extensions: readonly Extension[];
   private readonly started: Extension[] = [];
   private readonly log: Logger;
@@ -46,6 +50,16 @@ export class Controller {
       credentials: { username: config.nut.username, password: config.nut.password },
     });
     const port = supervisorPort(this.supervisor);
+    const hints = new TuningHintsExtension({
+      bus: this.bus,
+      supervisor: port,
+      episodes: this.episodes,
+      upses: setup.upses,
+      nutVersion: () => this.supervisor.nutVersion,
+      threshold: config.supervisor.hintEpisodesPerDay,
+      logger,
+    });
+    const episodes = (ups: string) => this.episodes.counts(ups);
     const mqtt = config.mqtt.url
       ? mqttExtensions({
           config,
@@ -54,11 +68,13 @@ export class Controller {
           logger,
           agentVersion: agentVersion(),
           upsd: setup.address,
+          episodes,
           ...(deps.mqttTimings ? { timings: deps.mqttTimings } : {}),
         })
       : undefined;
     this.mqtt = mqtt?.connection;
-    this.extensions = [...(mqtt?.extensions ?? []), ...this.httpExtensions(config, port, logger)];
+    // The counter first: an episode is counted before the state that shows it is published.
+    this.extensions = [hints, ...(mqtt?.extensions ?? []), ...this.httpExtensions(config, port, logger)];
   }
 
   /** Whether the MQTT connection is up (false while MQTT is off). */
@@ -102,6 +118,7 @@ export class Controller {
       snapshots: () => port.snapshots(),
       upsdAnswering: () => port.upsdAnswering(),
       mqttConnected: () => this.mqttConnected(),
+      episodes: (ups) => this.episodes.counts(ups),
     });
     const server = new HealthServer({
       host: config.http.host,

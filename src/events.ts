@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { EpisodeKind } from './hints/episodeCounter.js';
 import type { CircuitReason } from './supervisor/recoveryPolicy.js';
 import type { RecoveryReason, StaleSource, SupervisionState, UpsSnapshot } from './supervisor/types.js';
 
@@ -38,6 +39,20 @@ export interface BusEvents {
     result: 'reset' | 'refused' | 'failed';
     device: string | null;
     detail: string;
+    at: number;
+  };
+  /**
+   * A UPS's fault episodes of `kind` in the last 24 h reached HINT_EPISODES_PER_DAY: what in ups.conf could cut them
+   * (`options`, lines for the UPS's section; the agent never edits the file). Once, then at most daily per hint.
+   */
+  'tuning-hint': {
+    ups: string;
+    hint: string;
+    kind: EpisodeKind;
+    count24h: number;
+    threshold: number;
+    text: string;
+    options: string[];
     at: number;
   };
   /** A driver process was started. */
@@ -107,6 +122,7 @@ const LISTED: Record<BusEventName, true> = {
   'driver-started': true,
   'driver-spinning': true,
   'usb-reset': true,
+  'tuning-hint': true,
   recovering: true,
   'force-killed': true,
   recovered: true,

@@ -2,6 +2,7 @@
  * The JSON and text payloads of the MQTT API, as types: what src/mqtt publishes and what a subscriber (Home
  * Assistant's templates, the tests) may rely on. Keys are snake_case; times are ISO 8601 UTC strings.
  */
+import type { EpisodeCounts, EpisodeKind } from '../hints/episodeCounter.js';
 import type { RecoveryReason, StaleSource, SupervisionState } from '../supervisor/types.js';
 
 /** `<base>/bridge/state` (also the last will) and `<base>/<ups>/availability`. */
@@ -16,6 +17,11 @@ export interface SupervisorJson {
   last_restart_reason: RecoveryReason | null;
   /** Whole seconds since the last fresh data; null if none was seen yet. */
   seconds_since_fresh: number | null;
+  /**
+   * Fault episodes in the last 24 h by kind (`stale`, `hang`, `spin`); one fault counts once, under the kind that
+   * first flagged it. Absent only where no counter is wired (never in the agent).
+   */
+  episodes_24h?: EpisodeCounts;
 }
 
 /** Where `power_w` comes from, best first (see src/energy/powerSource.ts). */
@@ -98,6 +104,18 @@ export interface UpsEventFields {
    */
   'usb-reset': { result: 'reset' | 'refused' | 'failed'; device: string | null; detail: string };
   recovering: { reason: RecoveryReason; attempt: number };
+  /**
+   * `hint`: the rule's id (e.g. `usbhid-cyberpower-stale`); `count_24h` episodes of `kind` in 24 h reached
+   * `threshold`; `options`: ups.conf lines for the UPS's section that could help (the agent never edits ups.conf).
+   */
+  'tuning-hint': {
+    hint: string;
+    kind: EpisodeKind;
+    count_24h: number;
+    threshold: number;
+    text: string;
+    options: string[];
+  };
   'force-killed': { child_pid: number };
   /**
    * `duration_ms`: from the fault's detection to fresh data; `since_fresh_ms`: from the last fresh data before the

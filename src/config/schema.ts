@@ -91,6 +91,7 @@ export interface AgentConfigShape {
     usbReset: boolean;
     usbResetAfter: number;
     sysfsRoot: string;
+    hintEpisodesPerDay: number;
   };
 }
 

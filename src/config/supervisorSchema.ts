@@ -109,4 +109,9 @@ export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
     format: absolutePath,
     default: '/sys',
   },
+  hintEpisodesPerDay: {
+    doc: "Tuning hints: when a UPS's stale, hang or spin episodes in the last 24 h reach this many (each kind on its own), a `tuning-hint` event and a warning say which ups.conf options could cut them for its driver and NUT version; once, then at most daily per hint. 0: no hints (the counts are still published). ups.conf is never edited.",
+    ...count(0, 100_000),
+    default: 12,
+  },
 };

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
+import { EPISODE_KINDS, type EpisodeCounts } from '../hints/episodeCounter.js';
 import { statusFlags } from '../nut/upsStatus.js';
 import { SUPERVISION_STATES, type UpsSnapshot } from '../supervisor/types.js';
 
@@ -30,6 +31,8 @@ export interface MetricsSources {
   snapshots: () => UpsSnapshot[];
   upsdAnswering: () => boolean;
   mqttConnected: () => boolean;
+  /** Each UPS's fault episodes in the last 24 h (the tuning hints' counter). */
+  episodes?: (ups: string) => EpisodeCounts;
 }
 
 /** Prometheus metrics: gauges read from the supervisor's snapshots at scrape time, counters fed by the bus. */
@@ -49,12 +52,13 @@ export class Metrics implements Extension {
   /** Counts restarts and recoveries from now on. */
   async start(): Promise<void> {
     const { bus } = this.sources;
-    const { restarts, recoveries, upsdRestarts, spinning, usbResets } = this.counters;
+    const { restarts, recoveries, upsdRestarts, spinning, usbResets, hints } = this.counters;
     bus.on('recovering', (e) => restarts.inc({ ups: e.ups, reason: e.reason }), this);
     bus.on('recovered', (e) => recoveries.observe({ reason: e.reason }, e.durationMs / 1000), this);
     bus.on('upsd-restarted', () => upsdRestarts.inc(), this);
     bus.on('driver-spinning', (e) => spinning.inc({ ups: e.ups }), this);
     bus.on('usb-reset', (e) => usbResets.inc({ ups: e.ups, result: e.result }), this);
+    bus.on('tuning-hint', (e) => hints.inc({ ups: e.ups, hint: e.hint }), this);
   }
 
   async stop(): Promise<void> {
@@ -140,6 +144,21 @@ function agentGauges(registry: Registry, sources: MetricsSources): void {
         this.set(value() ? 1 : 0);
       },
     });
+  const { episodes } = sources;
+  if (episodes)
+    new Gauge({
+      name: 'nut_mqtt_episodes_24h',
+      help: 'Fault episodes of each UPS in the last 24 h, by kind (stale, hang, spin); one fault counts once',
+      labelNames: ['ups', 'kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of sources.snapshots()) {
+          const counts = episodes(s.name);
+          for (const kind of EPISODE_KINDS) this.set({ ups: s.name, kind }, counts[kind]);
+        }
+      },
+    });
   flag('nut_mqtt_upsd_up', '1 while upsd answers', sources.upsdAnswering);
   flag('nut_mqtt_mqtt_connected', '1 while connected to the MQTT broker', sources.mqttConnected);
 }
@@ -174,6 +193,12 @@ function busCounters(registry: Registry) {
       name: 'nut_mqtt_usb_resets_total',
       help: 'USB reset rung runs by result (reset, refused, failed)',
       labelNames: ['ups', 'result'],
+      registers: [registry],
+    }),
+    hints: new Counter({
+      name: 'nut_mqtt_tuning_hints_total',
+      help: 'Tuning hints published (HINT_EPISODES_PER_DAY reached), by hint id',
+      labelNames: ['ups', 'hint'],
       registers: [registry],
     }),
   };

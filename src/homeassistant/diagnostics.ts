@@ -1,3 +1,4 @@
+import { EPISODE_KINDS, type EpisodeKind } from '../hints/episodeCounter.js';
 import { RECOVERY_REASONS, SUPERVISION_STATES } from '../supervisor/types.js';
 import { buildEntity, type EntityOwner, type EntitySpec } from './entity.js';
 import type { DiscoveryMessage } from './types.js';
@@ -50,7 +51,25 @@ const DIAGNOSTIC_SENSORS: readonly DiagnosticSensor[] = [
       value_template: '{{ value_json.supervisor.seconds_since_fresh }}',
     },
   },
+  ...EPISODE_KINDS.map(episodeSensor),
 ];
+
+/**
+ * Fault episodes of one kind in the last 24 h (the tuning hints' counter). `measurement`, not `total_increasing`:
+ * the count falls as old episodes leave the window. No unit: a count of events, which Home Assistant takes as is.
+ */
+function episodeSensor(kind: EpisodeKind): DiagnosticSensor {
+  const label = { stale: 'Stale', hang: 'Hang', spin: 'Spin' }[kind];
+  return {
+    objectId: `${kind}_episodes_24h`,
+    name: `${label} episodes (24 h)`,
+    fields: {
+      icon: 'mdi:counter',
+      state_class: 'measurement',
+      value_template: `{{ value_json.supervisor.episodes_24h.${kind} }}`,
+    },
+  };
+}
 
 /**
  * The supervisor's view of a UPS, as diagnostic sensors. They depend on the bridge state only: they matter most

@@ -32,6 +32,16 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
     }),
   ],
   'usb-reset': (p) => [ups('usb-reset', p, { result: p.result, device: p.device, detail: p.detail })],
+  'tuning-hint': (p) => [
+    ups('tuning-hint', p, {
+      hint: p.hint,
+      kind: p.kind,
+      count_24h: p.count24h,
+      threshold: p.threshold,
+      text: p.text,
+      options: [...p.options],
+    }),
+  ],
   recovering: (p) => [ups('recovering', p, { reason: p.reason, attempt: p.attempt })],
   'force-killed': (p) => [ups('force-killed', p, { child_pid: p.childPid })],
   recovered: (p) => [

@@ -4,6 +4,7 @@ import type { AgentConfigShape } from '../config/schema.js';
 import { EnergyMeter } from '../energy/energyMeter.js';
 import type { EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
+import type { EpisodeCounts } from '../hints/episodeCounter.js';
 import type { DiscoveryContext } from '../homeassistant/types.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorPort } from '../supervisor/port.js';
@@ -26,6 +27,8 @@ export interface MqttExtensionsDeps {
   upsd: { host: string; port: number };
   hostname?: string;
   timings?: Partial<MqttTimings>;
+  /** Each UPS's fault episodes in the last 24 h, for its state (`supervisor.episodes_24h`). */
+  episodes?: (ups: string) => EpisodeCounts;
 }
 
 /**
@@ -75,6 +78,7 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     coalesceMs: timings.coalesceMs,
     refreshIntervalMs: config.mqtt.stateRefreshInterval,
     energy: (snapshot) => energy.reading(snapshot.name, snapshot),
+    ...(deps.episodes ? { episodes: deps.episodes } : {}),
   });
   const events = new EventPublisher({ connection, bus, topics, upsNames, logger });
   const handler = new CommandHandler({

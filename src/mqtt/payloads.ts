@@ -1,5 +1,6 @@
 import type { Availability, BridgeInfoJson, SupervisorJson, UpsStateJson } from '../api/payloads.js';
 import type { EnergyReading } from '../energy/energyMeter.js';
+import type { EpisodeCounts } from '../hints/episodeCounter.js';
 import { statusLabel } from '../nut/upsStatus.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { isoTime } from './eventPayloads.js';
@@ -48,9 +49,15 @@ export function parseNutValue(name: string, raw: string): string | number {
 
 /**
  * The retained JSON on `<base>/<ups>` (see UpsStateJson): variables per parseNutValue, then the agent's keys, with
- * `power_w`, `power_source` and `energy_kwh` when the UPS has a power source (`energy`, from the energy meter).
+ * `power_w`, `power_source` and `energy_kwh` when the UPS has a power source (`energy`, from the energy meter), and
+ * the supervisor's `episodes_24h` when given (`episodes`, from the episode counter).
  */
-export function stateJson(snapshot: UpsSnapshot, now: number, energy?: EnergyReading): UpsStateJson {
+export function stateJson(
+  snapshot: UpsSnapshot,
+  now: number,
+  energy?: EnergyReading,
+  episodes?: EpisodeCounts,
+): UpsStateJson {
   const vars: Record<string, string | number> = {};
   for (const name of Object.keys(snapshot.vars).sort()) {
     const raw = snapshot.vars[name];
@@ -67,7 +74,7 @@ export function stateJson(snapshot: UpsSnapshot, now: number, energy?: EnergyRea
           energy_kwh: round(energy.kwh, ENERGY_DECIMALS),
         }
       : {}),
-    supervisor: supervisorJson(snapshot, now),
+    supervisor: { ...supervisorJson(snapshot, now), ...(episodes ? { episodes_24h: { ...episodes } } : {}) },
   };
 }
 

@@ -3,6 +3,7 @@ import type { Topics } from '../api/topics.js';
 import type { EnergyReading } from '../energy/energyMeter.js';
 import { BUS_EVENT_NAMES, type BusEventName, type EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
+import type { EpisodeCounts } from '../hints/episodeCounter.js';
 import type { SupervisorPort } from '../supervisor/port.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import type { MqttConnection } from './connection.js';
@@ -21,6 +22,8 @@ export interface StatePublisherDeps {
   refreshIntervalMs: number;
   /** The UPS's power and energy total (the energy meter), when it has a power source. */
   energy?: (snapshot: UpsSnapshot) => EnergyReading | undefined;
+  /** The UPS's fault episodes in the last 24 h (the tuning hints' counter). */
+  episodes?: (ups: string) => EpisodeCounts;
 }
 
 interface UpsOutput {
@@ -101,7 +104,7 @@ export class StatePublisher implements Extension {
     if (!out || !snapshot || !connection.connected) return;
     clearTimeout(out.timer);
     out.timer = undefined;
-    const json = stateJson(snapshot, Date.now(), this.deps.energy?.(snapshot));
+    const json = stateJson(snapshot, Date.now(), this.deps.energy?.(snapshot), this.deps.episodes?.(ups));
     const key = stateChangeKey(json);
     const retained = { qos: 1, retain: true } as const;
     if (force || key !== out.lastStateKey) {

@@ -95,6 +95,7 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     expect(supervisor).toMatchObject({ state: 'ok', last_restart_at: null, last_restart_reason: null });
     expect(typeof supervisor.restarts).toBe('number');
     expect(typeof supervisor.seconds_since_fresh).toBe('number');
+    expect(supervisor.episodes_24h).toEqual({ stale: 0, hang: 0, spin: 0 });
     // Every NUT variable is there under its NUT name.
     const vars = await lab.upsc('ups1');
     for (const name of Object.keys(vars)) expect(state).toHaveProperty([name]);
@@ -129,6 +130,7 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
         'sensor/nut_ups1/battery_voltage',
         'sensor/nut_ups1/data_age',
         'sensor/nut_ups1/energy',
+        'sensor/nut_ups1/hang_episodes_24h',
         'sensor/nut_ups1/input_voltage',
         'sensor/nut_ups1/last_restart',
         'sensor/nut_ups1/last_restart_reason',
@@ -136,6 +138,8 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
         'sensor/nut_ups1/output_voltage',
         'sensor/nut_ups1/power',
         'sensor/nut_ups1/restart_count',
+        'sensor/nut_ups1/spin_episodes_24h',
+        'sensor/nut_ups1/stale_episodes_24h',
         'sensor/nut_ups1/status',
         'sensor/nut_ups1/supervisor_state',
       ]

@@ -118,6 +118,9 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         'homeassistant/sensor/nut-mqtt_cp1500/last_restart/config',
         'homeassistant/sensor/nut-mqtt_cp1500/last_restart_reason/config',
         'homeassistant/sensor/nut-mqtt_cp1500/data_age/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/stale_episodes_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/hang_episodes_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/spin_episodes_24h/config',
         'homeassistant/button/nut-mqtt_cp1500/restart_driver/config',
         'homeassistant/button/nut-mqtt_cp1500/instcmd_beeper_disable/config',
         'homeassistant/button/nut-mqtt_cp1500/instcmd_beeper_enable/config',
@@ -271,6 +274,28 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
     });
   });
 
+  it('builds one diagnostic sensor per episode kind: a 24 h count, measurement, no unit', () => {
+    for (const [kind, name] of [
+      ['stale', 'Stale episodes (24 h)'],
+      ['hang', 'Hang episodes (24 h)'],
+      ['spin', 'Spin episodes (24 h)'],
+    ]) {
+      const sensor = find(messages, 'sensor', `${kind}_episodes_24h`);
+      expect(sensor).toMatchObject({
+        unique_id: `nut-mqtt/nut-mqtt/cp1500/${kind}_episodes_24h`,
+        name,
+        default_entity_id: `sensor.cp1500_${kind}_episodes_24h`,
+        entity_category: 'diagnostic',
+        state_class: 'measurement',
+        state_topic: 'nut-mqtt/cp1500',
+        value_template: `{{ value_json.supervisor.episodes_24h.${kind} }}`,
+        availability: [{ topic: 'nut-mqtt/bridge/state' }],
+      });
+      expect(sensor.unit_of_measurement).toBeUndefined();
+      expect(sensor.device_class).toBeUndefined();
+    }
+  });
+
   it('builds the restart button and one button per allowed and listed instant command', () => {
     expect(find(messages, 'button', 'restart_driver')).toEqual({
       unique_id: 'nut-mqtt/nut-mqtt/cp1500/restart_driver',
@@ -343,12 +368,12 @@ describe('sensor units', () => {
 
   it('every built sensor payload (all variables present) passes the same check, state classes included', () => {
     const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
-    // The measurements, the status, five supervisor diagnostics, power and energy.
-    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 2);
+    // The measurements, the status, five supervisor diagnostics, three episode counts, power and energy.
+    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 2);
     for (const { topic, payload } of sensors) {
       const { device_class: deviceClass, unit_of_measurement: unit, state_class: stateClass } = payload;
       if (deviceClass === undefined) {
-        // Plain sensors: the load (%), the text status, the restart counter.
+        // Plain sensors: the load (%), the text status, the restart counter, the episode counts.
         expect(['%', undefined], topic).toContain(unit);
         continue;
       }
@@ -401,6 +426,9 @@ describe('buildDiscovery for a UPS with few variables', () => {
       'sensor/last_restart',
       'sensor/last_restart_reason',
       'sensor/data_age',
+      'sensor/stale_episodes_24h',
+      'sensor/hang_episodes_24h',
+      'sensor/spin_episodes_24h',
       'button/restart_driver',
     ]);
     expect(messages[0]?.payload.device).toEqual({

@@ -265,6 +265,15 @@ describe('stateJson', () => {
     });
   });
 
+  it('adds the 24 h episode counts to the supervisor view when the counter is wired, and counts as change', () => {
+    const snapshot = cp1500({ vars: { 'ups.status': 'OL' } });
+    const before = stateJson(snapshot, AT, undefined, { stale: 0, hang: 1, spin: 0 });
+    expect(before.supervisor.episodes_24h).toEqual({ stale: 0, hang: 1, spin: 0 });
+    const after = stateJson(snapshot, AT, undefined, { stale: 0, hang: 2, spin: 0 });
+    expect(stateChangeKey(after)).not.toBe(stateChangeKey(before));
+    expect(stateJson(snapshot, AT).supervisor).not.toHaveProperty('episodes_24h');
+  });
+
   it('copes with no data at all, a bad restart time and a clock that went back', () => {
     const snapshot = cp1500({
       vars: {},
@@ -408,6 +417,26 @@ describe('eventPayloads', () => {
       'usb-reset': [
         { ups: 'u', result: 'refused', device: null, detail: 'no USB device matches vendorid=0764', at: AT },
         { result: 'refused', device: null, detail: 'no USB device matches vendorid=0764' },
+      ],
+      'tuning-hint': [
+        {
+          ups: 'u',
+          hint: 'generic-hang',
+          kind: 'hang',
+          count24h: 12,
+          threshold: 12,
+          text: '12 hung-driver episodes in 24 h on u (dummy-ups): …',
+          options: ['pollinterval = 5'],
+          at: AT,
+        },
+        {
+          hint: 'generic-hang',
+          kind: 'hang',
+          count_24h: 12,
+          threshold: 12,
+          text: '12 hung-driver episodes in 24 h on u (dummy-ups): …',
+          options: ['pollinterval = 5'],
+        },
       ],
       recovering: [
         { ups: 'u', reason: 'stale', attempt: 2, at: AT },
