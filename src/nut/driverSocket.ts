@@ -164,11 +164,16 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
   ping(timeoutMs: number): Promise<number> {
     if (this.pendingPing) return this.pendingPing.promise;
     if (!this.socket) return Promise.reject(this.notConnected('PING'));
-    const ping = deferred<number>(timeoutMs, () => {
-      this.pendingPing = undefined;
-      this.owedPongs++;
-      ping.reject(this.timeout('PING', timeoutMs));
-    });
+    const ping = deferred<number>(timeoutMs, () =>
+      // After this turn's I/O: when the agent itself stalled, the PONG may be waiting unread in the socket, and
+      // timers run before I/O. setImmediate runs after the socket has been read.
+      setImmediate(() => {
+        if (this.pendingPing !== ping) return;
+        this.pendingPing = undefined;
+        this.owedPongs++;
+        ping.reject(this.timeout('PING', timeoutMs));
+      }),
+    );
     this.pendingPing = ping;
     this.pingStarted = performance.now();
     this.socket.write('PING\n');

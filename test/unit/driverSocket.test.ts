@@ -1,7 +1,7 @@
 /**
  * DriverSocket against an in-process unix-socket server that plays a NUT driver (2.8.0, or 2.8.3+ where stated).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,6 +144,33 @@ describe('DriverSocket: ping', () => {
     expect(err).toBeInstanceOf(DriverSocketError);
     expect((err as DriverSocketError).code).toBe('TIMEOUT');
     expect(s.connected).toBe(true);
+  });
+
+  it('reads a PONG that came while the agent itself was stalled before it calls the PING timed out', async () => {
+    // The driver is another process (an in-process fake would be stalled too): it answers at once, while this
+    // process is busy past the PING's timeout. Timers run before I/O; the timeout must still see the PONG.
+    const path = join(dir, 'stall.sock');
+    const server = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:net').createServer((c) => c.on('data', (d) => { if (String(d).includes('PING')) c.write('PONG\\n'); })).listen(${JSON.stringify(path)}, () => console.log('up'));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((resolve) => server.stdout?.once('data', resolve));
+      const s = driverSocket(path);
+      await s.connect(1000);
+      const pong = s.ping(100);
+      const busyUntil = Date.now() + 400;
+      while (Date.now() < busyUntil) {
+        // the agent stalls (a long GC, a starved CPU)
+      }
+      await expect(pong).resolves.toBeGreaterThanOrEqual(0);
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 
   it('does not let the late PONG of a timed-out ping answer the next one', async () => {
