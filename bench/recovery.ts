@@ -1,4 +1,5 @@
-// npm run bench:recovery [-- --trials N --cap S --faults hang,crash,stale --naive-hang-stagger S --agent-src
+// npm run bench:recovery [-- --trials N --cap S --faults hang,crash,stale --naive-hang-stagger S --warmup S
+//                            --jitter MS --seed N --agent-src
 //                            --nut 2.8.1|2.8.5 (in the lab's container of that Debian release; default: the host's NUT)]
 //
 // Time from fault injection to fresh data at upsd, nut-mqtt against the naive upsdrvctl + upsc loop, with
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findUpsd, labProcesses } from '../test/fixtures/labProcs.js';
 import { startMosquitto } from '../test/fixtures/mosquitto.js';
+import { Rng, randomSeed } from '../test/fixtures/prng.js';
 import { UpsdObserver } from '../test/fixtures/upsdObserver.js';
 import { AgentContender } from './lib/agentContender.js';
 import type { Contender } from './lib/contender.js';
@@ -36,6 +38,13 @@ const started = Date.now();
 const trials = intFlag('trials', 10, 1, 200);
 const capMs = intFlag('cap', 90, 5, 600) * 1000;
 const stagger = intFlag('naive-hang-stagger', 10, 0, 600) * 1000;
+// The agent runs for days; what it learns about each driver (PONG latency, update rhythm) takes it ~20 s. Trials
+// right after its start would measure a newly started agent, not one at its defaults in steady state.
+const warmupMs = intFlag('warmup', 30, 0, 600) * 1000;
+// Each fault waits a random 0–jitter ms after its UPS is ready (the same pauses for both contenders), so faults land
+// at random points of the drivers' update cycles (2 s at the default pollinterval), not where the trial before left.
+const jitterMs = intFlag('jitter', 2000, 0, 60_000);
+const seed = intFlag('seed', randomSeed(), 0, 2 ** 32 - 1);
 const faults = stringFlag('faults', 'hang,crash,stale')
   .split(',')
   .map((f) => f.trim()) as Fault[];
@@ -61,6 +70,8 @@ await runBench(async () => {
       `         each lab: ${nDummy} dummy-ups UPSes (hang, crash; round-robin) + ${nQ1} blazer_ser on Q1 simulators (stale), upsd default MAXAGE`,
       `         nut-mqtt: ${boolFlag('agent-src') ? 'node --import tsx src/cli.ts run' : 'node dist/cli.js run'}, default timings, NUT_USER=root, ${boolFlag('no-mqtt') ? 'MQTT off' : 'MQTT to a private mosquitto on 127.0.0.1'}`,
       `         naive: upsdrvctl -u root start, upsd -F -u root, upsc every 500 ms; naive hang trials ${stagger ? `overlap (a new one every ${stagger / 1000} s, each on its own UPS)` : 'run one after another'}`,
+      `         warm-up: ${warmupMs / 1000} s of both contenders running before the first trial (--warmup S)`,
+      `         each fault after a random 0–${jitterMs} ms pause once its UPS is ready, the same for both contenders (--jitter MS, seed ${seed}: --seed ${seed} repeats them)`,
       `         logs and per-trial details: ${outDir}`,
       '',
     ].join('\n'),
@@ -85,10 +96,16 @@ await runBench(async () => {
   const upsdSeen = new Map<string, number[]>(
     contenders.map((c) => [c.name, findUpsd(c.rlab.match).map((p) => p.pid)]),
   );
-  process.stdout.write(`setup done in ${fmtDuration(Date.now() - started)}; running trials\n`);
+  process.stdout.write(
+    `setup done in ${fmtDuration(Date.now() - started)}; warming up ${warmupMs / 1000} s\n`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  process.stdout.write('running trials\n');
 
   const results: TrialResult[] = [];
   for (const fault of faults) {
+    const rng = new Rng(seed);
+    const delays = Array.from({ length: trials }, () => Math.floor(rng.next() * jitterMs));
     for (const c of contenders) {
       const upses = fault === 'stale' ? c.rlab.q1s : c.rlab.dummies;
       const staggerMs = fault === 'hang' && c === naive ? stagger : 0;
@@ -104,6 +121,7 @@ await runBench(async () => {
           );
         },
         staggerMs,
+        delays,
       );
       for (const r of series) upsdSeen.get(c.name)?.push(...r.upsdPids);
       results.push(...series);

@@ -30,12 +30,18 @@ export interface TrialResult {
 
 const SAMPLE_MS = 50;
 
+/**
+ * `delayMs`: a pause between "ready" and the fault. Without it a trial starts at a time set by the trial before it,
+ * and so at much the same point of each driver's update cycle (dummy-ups: 1 s deaf in every 2 s) trial after
+ * trial; a random pause makes the faults land at random points of the cycle, as a real fault would.
+ */
 export async function runTrial(
   c: Contender,
   fault: Fault,
   ups: string,
   n: number,
   capMs: number,
+  delayMs = 0,
 ): Promise<TrialResult> {
   const result: TrialResult = {
     contender: c.name,
@@ -55,6 +61,7 @@ export async function runTrial(
   }
   const sim = c.rlab.sims.get(ups);
   if (fault === 'stale' && !sim) throw new Error(`${ups} has no Q1 simulator`);
+  await sleep(delayMs);
   const tracker = c.observer.track(ups, SAMPLE_MS);
   await sleep(3 * SAMPLE_MS);
 
@@ -169,6 +176,8 @@ export async function runSeries(
   capMs: number,
   onResult: (r: TrialResult) => void,
   staggerMs = 0,
+  /** The pause before each trial's fault (see runTrial), by trial number. */
+  delays: readonly number[] = [],
 ): Promise<TrialResult[]> {
   const perUps = new Map<string, Promise<unknown>>();
   const all: Promise<TrialResult>[] = [];
@@ -176,7 +185,7 @@ export async function runSeries(
     const ups = upses[i % upses.length] as string;
     const previous = perUps.get(ups) ?? Promise.resolve();
     const trial = previous
-      .then(() => runTrial(c, fault, ups, i + 1, capMs))
+      .then(() => runTrial(c, fault, ups, i + 1, capMs, delays[i] ?? 0))
       .then((r) => {
         onResult(r);
         return r;

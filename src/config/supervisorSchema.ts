@@ -12,7 +12,7 @@ export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
   probeInterval: {
     doc: "Milliseconds between PINGs on each driver's socket (hang detection).",
     ...positiveMs(50, 600_000),
-    default: 500,
+    default: 250,
   },
   probeTimeout: {
     doc: 'Milliseconds without PONG before a driver counts as hung (dummy-ups can take ~1 s to answer).',

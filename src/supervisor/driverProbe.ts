@@ -4,6 +4,7 @@ import { DriverSocket } from '../nut/driverSocket.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverSocketPath, type NutSetup } from '../nut/nutSetup.js';
 import { abortableSleep } from './abortableSleep.js';
+import { NO_RHYTHM, RHYTHM_CONFIG, recordPong, rhythmTimeout } from './driverRhythm.js';
 import { learnedTimeout, type PongLatencyConfig, pongLatencyConfig, recordLatency } from './pongLatency.js';
 
 export interface DriverProbeOptions {
@@ -21,8 +22,11 @@ export interface DriverProbeOptions {
   /** False once the driver process this probe belongs to is gone or replaced. */
   isAlive: () => boolean;
   logger: Logger;
-  /** No PONG within `timeoutMs` (the learned timeout, or PROBE_TIMEOUT until it is learned). */
-  onHung: (silentMs: number, timeoutMs: number) => void;
+  /**
+   * No PONG within `timeoutMs`: the learned timeout (PROBE_TIMEOUT until it is learned), or with `byRhythm` the short
+   * one of a PING sent while the driver's rhythm says it listens (driverRhythm.ts).
+   */
+  onHung: (silentMs: number, timeoutMs: number, byRhythm: boolean) => void;
   /** GETPID named another process than ours: the socket file is served by a driver the agent did not start. */
   onForeign: (pid: number) => void;
   onStatus: (status: string) => void;
@@ -119,11 +123,14 @@ export class DriverProbe {
     return !this.closed && this.options.isAlive();
   }
 
-  /** A DUMPALL or PING that failed: a TIMEOUT is a hang (reported here), anything else ends the watch. */
-  private failed(error: unknown, sentAt: number, timeoutMs: number): WatchOutcome {
+  /**
+   * A DUMPALL or PING that failed: a TIMEOUT is a hang (reported here), anything else ends the watch. `byRhythm`:
+   * the timeout was the short one of the driver's listening window (driverRhythm.ts).
+   */
+  private failed(error: unknown, sentAt: number, timeoutMs: number, byRhythm = false): WatchOutcome {
     if (!this.active || (error as { code?: string }).code !== 'TIMEOUT') return 'closed';
     this.hung = true;
-    this.options.onHung(Date.now() - sentAt, timeoutMs);
+    this.options.onHung(Date.now() - sentAt, timeoutMs, byRhythm);
     return 'hung';
   }
 
@@ -187,7 +194,7 @@ export class DriverProbe {
       if (!this.active) return 'closed';
       if ((error as { code?: string }).code !== 'TIMEOUT') return 'closed';
       this.hung = true;
-      this.options.onHung(Date.now() - sentAt, probeTimeoutMs * 2);
+      this.options.onHung(Date.now() - sentAt, probeTimeoutMs * 2, false);
       return 'hung';
     }
     if (pid === undefined) {
@@ -243,15 +250,19 @@ export class DriverProbe {
       return this.failed(error, dumpStarted, probeTimeoutMs * 2);
     }
 
+    let rhythm = NO_RHYTHM;
     while (this.active) {
-      const timeoutMs = this.pingTimeoutMs;
       const sentAt = Date.now();
+      const learnedMs = this.pingTimeoutMs;
+      const timeoutMs = rhythmTimeout(rhythm, sentAt, learnedMs, RHYTHM_CONFIG);
       try {
         await socket.ping(timeoutMs);
       } catch (error) {
-        return this.failed(error, sentAt, timeoutMs);
+        return this.failed(error, sentAt, timeoutMs, timeoutMs < learnedMs);
       }
-      this.pongLatencies = recordLatency(this.pongLatencies, Date.now() - sentAt, this.latencyConfig);
+      const answeredAt = Date.now();
+      this.pongLatencies = recordLatency(this.pongLatencies, answeredAt - sentAt, this.latencyConfig);
+      rhythm = recordPong(rhythm, sentAt, answeredAt, RHYTHM_CONFIG);
       if (!(await this.pause(probeIntervalMs))) return 'closed';
     }
     return 'closed';

@@ -99,13 +99,14 @@ export class DriverWatch {
       driverPid: childPid,
       isAlive: () => driver.running && this.deps.isCurrent(driver),
       logger: log,
-      onHung: (silentMs, timeoutMs) => {
+      onHung: (silentMs, timeoutMs, byRhythm) => {
         log.warn(
-          { silentMs, timeoutMs, childPid: driver.pid },
-          `driver did not answer PING for ${silentMs} ms (timeout ${timeoutMs} ms): hung`,
+          { silentMs, timeoutMs, byRhythm, childPid: driver.pid },
+          `driver did not answer PING for ${silentMs} ms (timeout ${timeoutMs} ms${byRhythm ? ', sent while its rhythm says it listens' : ''}): hung`,
         );
         bus.emit('hung', { ups: name, silentMs, timeoutMs, at: now() });
-        this.forgetLatencies = timeoutMs < timings.probeTimeout;
+        // A hang called in a listening window says nothing about the PONG latencies: they are kept.
+        this.forgetLatencies = !byRhythm && timeoutMs < timings.probeTimeout;
         this.hungSilentSince = now() - silentMs;
         dispatch({ type: 'hung' });
       },

@@ -26,7 +26,7 @@ export interface PongLatencyConfig {
 }
 
 /**
- * The defaults: at PROBE_INTERVAL 500 the window is the last one to two minutes of a driver's life. 60 PONGs before
+ * The defaults: at PROBE_INTERVAL 250 the window is the last one to two minutes of a driver's life. 60 PONGs before
  * learning: about half of a dummy-ups driver's PINGs wait out its 1 s sleep, so 60 PONGs all but surely include one
  * close to the slowest (a young window that missed it would learn a timeout below it).
  */

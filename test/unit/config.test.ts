@@ -118,7 +118,7 @@ describe('configuration', () => {
       env: {},
       configFile: join(import.meta.dirname, '../../config/nut-mqtt.example.yaml'),
     });
-    expect(config.supervisor.probeInterval).toBe(500);
+    expect(config.supervisor.probeInterval).toBe(250);
   });
 
   it('rejects unknown keys, broken files and non-objects, naming the file or key', () => {
