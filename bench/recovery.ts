@@ -130,9 +130,10 @@ await runBench(async () => {
   }
   for (const c of contenders) upsdSeen.get(c.name)?.push(...findUpsd(c.rlab.match).map((p) => p.pid));
   printSummary(results, faults, [agent.name, naive.name], capMs, {
-    agentHangMedianMs: 5000,
+    agentHangMedianMs: 3000,
     agentCrashMedianMs: 2500,
     hangSpeedup: 2.5,
+    staleSpeedup: 1.1,
   });
 
   const activity = unexpectedActivity(agent, naive, results, capMs);

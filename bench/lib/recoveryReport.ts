@@ -40,6 +40,8 @@ export interface Targets {
   agentHangMedianMs: number;
   agentCrashMedianMs: number;
   hangSpeedup: number;
+  /** Issue #11: stale-while-alive at least this much faster than the naive loop. */
+  staleSpeedup: number;
 }
 
 export function printSummary(
@@ -88,10 +90,13 @@ export function printSummary(
   const crash = med('crash');
   const r = ratios.get('hang');
   const speed = r?.value ?? r?.lowerBound;
+  const rs = ratios.get('stale');
+  const staleSpeed = rs?.value ?? rs?.lowerBound;
   const lines = [
     `agent hang median ≤ ${targets.agentHangMedianMs / 1000} s (default timings): ${fmtCensored(hang, capMs)} → ${verdict(hang === undefined ? undefined : hang <= targets.agentHangMedianMs)}`,
     `agent crash median ≤ ${targets.agentCrashMedianMs / 1000} s: ${fmtCensored(crash, capMs)} → ${verdict(crash === undefined ? undefined : crash <= targets.agentCrashMedianMs)}`,
     `agent ≥ ${targets.hangSpeedup}× faster than naive for hangs: ${r?.text ?? 'n/a'} → ${verdict(speed === undefined ? undefined : speed >= targets.hangSpeedup)}`,
+    `agent ≥ ${targets.staleSpeedup}× faster than naive for stale-while-alive: ${rs?.text ?? 'n/a'} → ${verdict(staleSpeed === undefined ? undefined : staleSpeed >= targets.staleSpeedup)}`,
   ];
   process.stdout.write(`\nTargets\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
 }
