@@ -64,12 +64,14 @@ export class StatePublisher implements Extension {
     this.removeConnectListener?.();
     clearInterval(this.refreshTimer);
     for (const out of this.outputs.values()) clearTimeout(out.timer);
-    // The agent stops NUT right after this: the UPS data is about to go away.
-    for (const name of this.outputs.keys())
-      void this.deps.connection.publish(this.deps.topics.upsAvailability(name), 'offline', {
-        qos: 1,
-        retain: true,
-      });
+    // The agent stops NUT right after this: the UPS data is about to go away. (A UPS whose supervision already
+    // stopped has said `offline`: once is enough.)
+    for (const [name, out] of this.outputs)
+      if (out.lastAvailability !== 'offline')
+        void this.deps.connection.publish(this.deps.topics.upsAvailability(name), 'offline', {
+          qos: 1,
+          retain: true,
+        });
     this.outputs.clear();
   }
 

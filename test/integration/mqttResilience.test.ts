@@ -144,14 +144,19 @@ describe(`MQTT bridge resilience, ${ON_NUT}`, () => {
 
   it('publishes `offline` itself on a clean stop', async () => {
     const { broker, obs, agent } = await setUp({ upses: upses('ups1') });
+    let since = 0;
     try {
       await obs.waitFor('nut/ups1/availability', (m) => m.text === 'online');
+      since = obs.mark();
     } finally {
       await agent.stop();
     }
     const retained = await retainedOn(broker, ['nut/#']);
     expect(retained.get('nut/bridge/state')).toBe('offline');
     expect(retained.get('nut/ups1/availability')).toBe('offline');
+    // Said once: supervision stopping and the publisher stopping do not both publish it.
+    await obs.waitFor('nut/bridge/state', (m) => m.text === 'offline', { since });
+    expect(obs.on('nut/ups1/availability', since).map((m) => m.text)).toEqual(['offline']);
   });
 
   it('clears the discovery topics of a UPS removed from ups.conf at the next start, and ignores retained commands', async () => {
