@@ -34,6 +34,8 @@ export interface ProcessExit {
 
 /** After SIGKILL, wait at least this long for the exit (a process in a USB call dies when the call returns). */
 const MIN_KILL_WAIT_MS = 2000;
+/** A process that acts on SIGTERM at once has exited by then (NUT 2.8.0 drivers: ~1 ms). */
+const WAKE_AFTER_MS = 50;
 
 /** How a process ended, for logs and errors: the spawn error, the signal or the exit code. */
 export function describeExit(exit: ProcessExit | undefined): string {
@@ -131,13 +133,18 @@ export class ManagedProcess {
   /**
    * Graceful stop, then forced: SIGTERM and SIGCONT (a stopped or hung process only acts on SIGTERM once
    * continued; NUT 2.8.0 `-F` drivers have no SIGTERM handler and die at once), wait `timeoutMs`, then SIGKILL.
-   * Resolves with `forced: true` when SIGKILL was needed.
+   * `wake`, when given, is called once if the process has not exited shortly after SIGTERM (a program that acts
+   * on SIGTERM only when its main loop wakes). Resolves with `forced: true` when SIGKILL was needed.
    */
-  async stop(timeoutMs: number): Promise<{ forced: boolean; exit: ProcessExit }> {
+  async stop(timeoutMs: number, wake?: () => Promise<void>): Promise<{ forced: boolean; exit: ProcessExit }> {
     if (!this.child || this.exitInfo) return { forced: false, exit: await this.exited };
     this.stopping = true;
     this.signal('SIGTERM');
     this.signal('SIGCONT');
+    if (wake) {
+      const exited = await Promise.race([this.exited.then(() => true), sleep(WAKE_AFTER_MS, false)]);
+      if (!exited) await wake();
+    }
     const graceful = await Promise.race([this.exited.then(() => true), sleep(timeoutMs, false)]);
     if (graceful) return { forced: false, exit: await this.exited };
     this.signal('SIGKILL');

@@ -3,8 +3,9 @@ import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { NutClient } from '../nut/client.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
+import { knock } from '../nut/knock.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
-import { driverBinary, type NutSetup, userArgs } from '../nut/nutSetup.js';
+import { driverBinary, driverSocketPath, type NutSetup, userArgs } from '../nut/nutSetup.js';
 import type { UsbResetter } from '../usb/usbReset.js';
 import { DriverWatch } from './driverWatch.js';
 import { waitForFreshStatus } from './freshStatus.js';
@@ -147,7 +148,7 @@ export class UpsSupervisor {
     await this.watch.close();
     await this.recovery?.catch(() => undefined);
     if (this.driver) {
-      const { forced } = await this.driver.stop(this.deps.timings.stopTimeout);
+      const { forced } = await this.driver.stop(this.deps.timings.stopTimeout, this.knockOnSocket);
       if (forced) this.log.warn({ childPid: this.driver.pid }, 'driver needed SIGKILL to stop');
     }
     this.settleRestartWaiters({ ok: false, error: 'agent stopping' });
@@ -340,6 +341,9 @@ export class UpsSupervisor {
     return driver;
   }
 
+  /** Wakes a driver's main loop after SIGTERM (knock.ts): NUT 2.8.1+ would otherwise wait out its poll interval. */
+  private readonly knockOnSocket = () => knock(driverSocketPath(this.deps.setup, this.deps.ups));
+
   private emitUpdated(): void {
     this.deps.bus.emit('ups-updated', { snapshot: this.snapshot(), at: this.now() });
   }
@@ -359,7 +363,7 @@ export class UpsSupervisor {
     await this.watch.close();
     const old = this.driver;
     if (old?.running) {
-      const { forced } = await old.stop(timings.stopTimeout);
+      const { forced } = await old.stop(timings.stopTimeout, this.knockOnSocket);
       if (forced) {
         this.log.warn(
           { childPid: old.pid },

@@ -1,0 +1,27 @@
+import { connect } from 'node:net';
+
+/** A knock is over after this long, answered or not: a unix socket connects at once or not at all. */
+const KNOCK_TIMEOUT_MS = 500;
+
+/**
+ * Connects to a driver's unix socket and closes at once, to wake the driver's main loop.
+ *
+ * Why: NUT 2.8.1+ drivers handle SIGTERM by setting a flag that their main loop checks only when the wait on their
+ * sockets returns: at a socket's activity or at the end of the poll interval. A driver signalled inside its update
+ * (dummy-ups sleeps 1 s there) finishes it and then waits out the rest of the interval, up to ~1 s, before it
+ * exits. A connection is activity: it exits at once. (On 2.8.0–2.8.2 a client that closes is never reaped, but the
+ * driver is exiting.) Resolves when the knock is over; never rejects.
+ */
+export function knock(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, KNOCK_TIMEOUT_MS);
+    socket.once('connect', done);
+    socket.once('error', done);
+  });
+}
