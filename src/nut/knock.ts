@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { DriverSocket } from './driverSocket.js';
 
 /** A knock is over after this long, answered or not: a unix socket connects at once or not at all. */
 const KNOCK_TIMEOUT_MS = 500;
@@ -12,16 +12,9 @@ const KNOCK_TIMEOUT_MS = 500;
  * exits. A connection is activity: it exits at once. (On 2.8.0–2.8.2 a client that closes is never reaped, but the
  * driver is exiting.) Resolves when the knock is over; never rejects.
  */
-export function knock(path: string): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, KNOCK_TIMEOUT_MS);
-    socket.once('connect', done);
-    socket.once('error', done);
-  });
+export async function knock(path: string): Promise<void> {
+  const socket = new DriverSocket({ path });
+  // A driver that is gone (ENOENT, ECONNREFUSED) or too busy to accept needs no knock.
+  await socket.connect(KNOCK_TIMEOUT_MS).catch(() => undefined);
+  socket.close();
 }
