@@ -66,11 +66,20 @@ export class DriverWatch {
    * its word that the data is stale, one poll before its DATASTALE.
    */
   driverSaid(driver: ManagedProcess, line: string): void {
-    const { ups, bus, log, now, dispatch } = this.deps;
+    const { ups } = this.deps;
     if (driverLogSignal(ups.driver, line) !== 'comm-lost' || !this.deps.isCurrent(driver)) return;
-    log.warn(`${ups.driver} logged that it lost the UPS after its own retries: data stale`);
-    bus.emit('stale', { ups: ups.name, source: 'driver-log', at: now() });
-    dispatch({ type: 'stale', source: 'driver-log' });
+    this.reportStale(
+      'driver-log',
+      `${ups.driver} logged that it lost the UPS after its own retries: data stale`,
+    );
+  }
+
+  /** The driver's own word that its data is stale (its DATASTALE or its log), to the log, the bus and the machine. */
+  private reportStale(source: 'driver' | 'driver-log', message: string): void {
+    const { ups, bus, log, now, dispatch } = this.deps;
+    log.warn(message);
+    bus.emit('stale', { ups: ups.name, source, at: now() });
+    dispatch({ type: 'stale', source });
   }
 
   /** Closes the probe connection (LOGOUT first where the driver knows it; bounded) and stops the CPU watchdog. */
@@ -117,9 +126,7 @@ export class DriverWatch {
       onVar: (varName, value) => this.deps.onVar(varName, value),
       onStale: () => {
         this.driverStale = true;
-        log.warn('driver flags its data stale');
-        bus.emit('stale', { ups: name, source: 'driver', at: now() });
-        dispatch({ type: 'stale', source: 'driver' });
+        this.reportStale('driver', 'driver flags its data stale');
       },
       onFresh: () => {
         this.driverStale = false;
