@@ -5,10 +5,11 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NutVersion } from '../../src/nut/nutVersion.js';
 import { type CpuSample, cpuShareBetween } from '../../src/supervisor/cpuSpin.js';
 import { clockTicksPerSecond, readCpuSample } from '../../src/supervisor/procCpu.js';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
-import { createNutLab, processAlive, sleep } from '../fixtures/nutLab.js';
+import { createNutLab, type NutLab, processAlive, sleep } from '../fixtures/nutLab.js';
 import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -17,10 +18,25 @@ afterEach(async () => {
 });
 
 /** NUT 2.8.3 reaps a socket client that closes (commit 2c2addd8a): its drivers cannot be made to spin this way. */
-const reapsClients = (() => {
-  const [major = 0, minor = 0, patch = 0] = NUT_VERSION.split(/[.~+-]/).map(Number);
-  return major > 2 || (major === 2 && (minor > 8 || (minor === 8 && patch >= 3)));
-})();
+const reapsClients = NutVersion.parse(NUT_VERSION)?.atLeast('2.8.3') ?? false;
+
+/**
+ * A lab with these dummy-ups UPSes and the agent, with a low spin share (on a loaded 2-core CI machine a spinning
+ * driver gets only part of a core, 0.29 seen, while an idle one stays near 0) and a short duration, every UPS ready.
+ * Cleanup stops both and checks that no process the agent started is left.
+ */
+async function spinLab(upses: string[]): Promise<{ lab: NutLab; agent: AgentUnderTest }> {
+  const lab = await createNutLab({ upses: upses.map((name) => ({ name })) });
+  cleanups.push(() => lab.stop());
+  const agent = await startAgent(lab, { timings: { spinCpuShare: 0.1, spinDuration: 3000 } });
+  cleanups.push(async () => {
+    const pids = agent.startedPids();
+    await agent.stop();
+    expect(pids.filter(processAlive)).toEqual([]);
+  });
+  for (const ups of upses) await agent.waitForEvent('ready', (e) => e.ups === ups);
+  return { lab, agent };
+}
 
 /** Share of a core a process used over `ms`, measured from /proc like the agent does. */
 async function cpuShareOver(pid: number, ms: number): Promise<number> {
@@ -49,19 +65,7 @@ const suite = (defined: boolean) => (defined ? describe : () => {});
 
 suite(!reapsClients)(`a driver that spins after a socket client disconnects, ${ON_NUT}`, () => {
   it('is detected, reported with its CPU share, restarted (reason spinning), and quiet afterwards; its neighbour is left alone', async () => {
-    const lab = await createNutLab({ upses: [{ name: 'spin' }, { name: 'calm' }] });
-    cleanups.push(() => lab.stop());
-    const agent: AgentUnderTest = await startAgent(lab, {
-      // A low share: on a loaded 2-core CI machine the spinning driver gets only part of a core (0.29 seen), while
-      // an idle driver stays near 0.
-      timings: { spinCpuShare: 0.1, spinDuration: 3000 },
-    });
-    cleanups.push(async () => {
-      const pids = agent.startedPids();
-      await agent.stop();
-      expect(pids.filter(processAlive)).toEqual([]);
-    });
-    for (const ups of ['spin', 'calm']) await agent.waitForEvent('ready', (e) => e.ups === ups);
+    const { lab, agent } = await spinLab(['spin', 'calm']);
     const pid = agent.driverPid('spin') as number;
     const before = await cpuShareOver(pid, 2000);
 
@@ -123,17 +127,7 @@ suite(!reapsClients)(`a driver that spins after a socket client disconnects, ${O
 
 suite(reapsClients)(`a driver that reaps a socket client that disconnects, ${ON_NUT}`, () => {
   it('does not spin, and the watchdog leaves it alone', async () => {
-    const lab = await createNutLab({ upses: [{ name: 'reaps' }] });
-    cleanups.push(() => lab.stop());
-    const agent: AgentUnderTest = await startAgent(lab, {
-      timings: { spinCpuShare: 0.1, spinDuration: 3000 },
-    });
-    cleanups.push(async () => {
-      const pids = agent.startedPids();
-      await agent.stop();
-      expect(pids.filter(processAlive)).toEqual([]);
-    });
-    await agent.waitForEvent('ready', (e) => e.ups === 'reaps');
+    const { lab, agent } = await spinLab(['reaps']);
     const pid = agent.driverPid('reaps') as number;
     const since = agent.mark();
 
