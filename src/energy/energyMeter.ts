@@ -58,10 +58,12 @@ export class EnergyMeter implements Extension {
   async start(): Promise<void> {
     const { bus, dataPath } = this.deps;
     const loaded = await loadEnergyFile(dataPath);
-    if (!loaded.ok)
-      this.log.warn(
-        `energy totals start from 0: state file ${join(dataPath, ENERGY_FILE)} unusable: ${loaded.problem}`,
-      );
+    const file = join(dataPath, ENERGY_FILE);
+    // A first start has no state file: that is news, not a warning. An unreadable or corrupt one is.
+    if (loaded.ok) this.log.info(`energy totals continue from ${file}`);
+    else if (loaded.missing)
+      this.log.info(`energy totals start from 0 (no ${file} yet; written as they grow)`);
+    else this.log.warn(`energy totals start from 0: state file ${file} unusable: ${loaded.problem}`);
     this.totals = loaded.totals;
     bus.on('ups-updated', (e) => this.sample(e.snapshot, e.at), this);
     bus.on('state-changed', (e) => this.sampleNow(e.ups), this);

@@ -12,7 +12,8 @@ interface EnergyFile {
 
 export type LoadResult =
   | { ok: true; totals: Map<string, EnergyTotal> }
-  | { ok: false; totals: Map<string, EnergyTotal>; problem: string };
+  /** `missing`: no file yet (a first start, not a problem); the totals start from 0 either way. */
+  | { ok: false; totals: Map<string, EnergyTotal>; problem: string; missing?: true };
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -59,9 +60,9 @@ export async function loadEnergyFile(dataPath: string): Promise<LoadResult> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'it does not exist (yet)' : (error as Error).message;
-    return { ok: false, totals: new Map(), problem };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return { ok: false, totals: new Map(), problem: 'it does not exist yet', missing: true };
+    return { ok: false, totals: new Map(), problem: (error as Error).message };
   }
   return parseEnergyFile(text);
 }

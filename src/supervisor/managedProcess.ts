@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from '../logger.js';
+import { isStartChatter } from './nutChatter.js';
 
 /** pids of NUT children still running, for the exit hook. */
 const liveChildren = new Set<number>();
@@ -108,9 +109,11 @@ export class ManagedProcess {
     const childPid = child.pid;
     if (childPid !== undefined) liveChildren.add(childPid);
     const log = logger.child({ childPid });
-    this.pipeLines(child.stdout, (line) => log.info({ out: 'stdout' }, line));
+    const say = (out: 'stdout' | 'stderr', line: string) =>
+      isStartChatter(line) ? log.debug({ out }, line) : log.info({ out }, line);
+    this.pipeLines(child.stdout, (line) => say('stdout', line));
     this.pipeLines(child.stderr, (line) => {
-      log.info({ out: 'stderr' }, line);
+      say('stderr', line);
       this.options.onStderrLine?.(line);
     });
     child.then(

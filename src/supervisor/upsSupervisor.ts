@@ -7,10 +7,10 @@ import { knock } from '../nut/knock.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverBinary, driverSocketPath, type NutSetup, userArgs } from '../nut/nutSetup.js';
 import type { UsbResetter } from '../usb/usbReset.js';
+import { reportAction } from './actionReport.js';
 import { DriverWatch } from './driverWatch.js';
 import { waitForFreshStatus } from './freshStatus.js';
 import { describeExit, ManagedProcess } from './managedProcess.js';
-import { circuitWords } from './recoveryPolicy.js';
 import type { RecoveryReason, UpsSnapshot } from './types.js';
 import { UpsReadings } from './upsReadings.js';
 import {
@@ -79,6 +79,8 @@ export class UpsSupervisor {
   private lastRestartAt: number | undefined;
   private lastRestartReason: RecoveryReason | undefined;
   private recovery: Promise<void> | undefined;
+  /** The fast check for the first data while starting (awaitFirstData). */
+  private firstData: Promise<void> | undefined;
   private readonly restartWaiters: Array<(outcome: RestartOutcome) => void> = [];
 
   constructor(deps: UpsSupervisorDeps) {
@@ -129,8 +131,34 @@ export class UpsSupervisor {
   /** Starts the driver and the supervision clock. */
   start(): void {
     this.machine = initialState(this.now());
-    this.startDriver();
+    const driver = this.startDriver();
     this.scheduleTick();
+    this.firstData = this.awaitFirstData(driver);
+  }
+
+  /**
+   * While the UPS is starting, upsd is asked for its status as often as a recovery asks (freshStatus.ts), so the UPS
+   * is `ok` (and available) as soon as upsd serves the driver's first data, not at the next poll up to
+   * POLL_INTERVAL later. The start timeout stays the machine's; this only ends early.
+   */
+  private async awaitFirstData(driver: ManagedProcess): Promise<void> {
+    const { client, timings } = this.deps;
+    const starting = () => !this.stopped && this.driver === driver && this.machine.name === 'starting';
+    const result = await waitForFreshStatus({
+      client,
+      ups: this.name,
+      driver,
+      deadline: this.machine.since + timings.startTimeout,
+      timeoutMs: timings.startTimeout,
+      now: this.now,
+      stopped: () => !starting(),
+    });
+    if (!result.ok || !starting()) return;
+    this.readings.noteStatus(result.status, 'upsd');
+    // As for a poll: while the driver itself says stale, upsd's answer is not fresh data.
+    if (this.watch.driverStale) return;
+    this.lastFreshAt = this.now();
+    this.dispatch({ type: 'fresh' });
   }
 
   /** From now on nothing is recovered: the agent is shutting down (the driver keeps running until stop()). */
@@ -146,6 +174,7 @@ export class UpsSupervisor {
     this.stopped = true;
     clearTimeout(this.tickTimer);
     await this.watch.close();
+    await this.firstData;
     await this.recovery?.catch(() => undefined);
     if (this.driver) {
       const { forced } = await this.driver.stop(this.deps.timings.stopTimeout, this.knockOnSocket);
@@ -252,49 +281,20 @@ export class UpsSupervisor {
   }
 
   private perform(action: MachineAction): void {
-    const { bus } = this.deps;
-    const at = this.now();
-    switch (action.type) {
-      case 'ready':
-        this.log.info(
-          { startupMs: action.startupMs },
-          `first fresh data ${action.startupMs} ms after the driver started`,
-        );
-        bus.emit('ready', { ups: this.name, startupMs: action.startupMs, at });
-        break;
-      case 'stale-cleared':
-        this.log.info('data fresh again without a restart');
-        bus.emit('stale-cleared', { ups: this.name, at });
-        break;
-      case 'recover':
-        this.recovery = this.runRecovery(action.reason, action.attempt);
-        break;
-      case 'recovered': {
-        const { reason, durationMs, attempt } = action;
-        const sinceFreshMs = this.freshBeforeFault === undefined ? null : at - this.freshBeforeFault;
-        this.log.info(
-          { reason, durationMs, sinceFreshMs, attempt },
-          `recovered from ${reason} in ${durationMs} ms (${sinceFreshMs ?? '?'} ms since the last fresh data)`,
-        );
-        bus.emit('recovered', { ups: this.name, reason, durationMs, sinceFreshMs, attempt, at });
-        this.settleRestartWaiters({ ok: true, durationMs });
-        break;
-      }
-      case 'recovery-failed':
-        this.log.error(
-          {
-            reason: action.reason,
-            attempt: action.attempt,
-            retryInMs: action.retryInMs,
-            circuitOpen: action.circuitOpen,
-            circuitReason: action.circuitReason,
-          },
-          `recovery failed (${action.error}); ${circuitWords(action.circuitReason)}next attempt in ${Math.round(action.retryInMs / 1000)} s`,
-        );
-        bus.emit('recovery-failed', { ups: this.name, ...action, at });
-        this.settleRestartWaiters({ ok: false, error: action.error });
-        break;
+    if (action.type === 'recover') {
+      this.recovery = this.runRecovery(action.reason, action.attempt);
+      return;
     }
+    const { bus } = this.deps;
+    reportAction(action, {
+      ups: this.name,
+      bus,
+      log: this.log,
+      at: this.now(),
+      freshBeforeFault: this.freshBeforeFault,
+    });
+    if (action.type === 'recovered') this.settleRestartWaiters({ ok: true, durationMs: action.durationMs });
+    if (action.type === 'recovery-failed') this.settleRestartWaiters({ ok: false, error: action.error });
   }
 
   private settleRestartWaiters(outcome: RestartOutcome): void {

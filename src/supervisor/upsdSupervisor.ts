@@ -180,9 +180,25 @@ export class UpsdSupervisor {
     return abortableSleep(ms, this.abort.signal);
   }
 
+  /**
+   * Before the first poll: a upsd just started binds its port within a few hundred ms. Until then a refused
+   * connection is no news, so it is asked quietly; only a upsd that still does not answer after LISTEN_TIMEOUT_MS
+   * is worth a warning (and then the polls below count failures as usual).
+   */
+  private async waitForFirstAnswer(): Promise<void> {
+    const started = Date.now();
+    if (await this.waitUntilAnswering()) {
+      this.lastPollAnswered = true;
+      this.log.info(`upsd answers ${Date.now() - started} ms after its start`);
+    } else if (!this.stopped && this.process?.running) {
+      this.log.warn(`upsd does not answer ${LISTEN_TIMEOUT_MS} ms after its start`);
+    }
+  }
+
   /** One cycle: every UPS's LIST VAR pipelined in one go (upsd's Nagle stall is paid once, not once per UPS). */
   private async poll(): Promise<void> {
     const { client, upsNames, timings, onPoll } = this.deps;
+    await this.waitForFirstAnswer();
     while (!this.stopped) {
       const sentAt = Date.now();
       const results = await Promise.all(

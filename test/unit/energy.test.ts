@@ -221,10 +221,13 @@ describe('EnergyMeter', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('starts from 0 with one warning without a state file, integrates, and saves on stop', async () => {
+  it('starts from 0 without a state file (a first start: info, no warning), integrates, and saves on stop', async () => {
     const m = meter();
     await m.start();
-    expect(warnings()).toEqual([expect.stringMatching(/energy totals start from 0: .*does not exist/)]);
+    expect(warnings()).toEqual([]);
+    expect(logLines.map((l) => l.msg)).toContainEqual(
+      expect.stringMatching(/^energy totals start from 0 \(no .*energy\.json yet/),
+    );
     for (let t = 0; t <= 10_000; t += 1000) update(t);
     expect(m.reading('ups1', snapshot())).toEqual({
       power: { watts: 3600, source: 'ups.load*ups.realpower.nominal' },
