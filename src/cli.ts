@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+import { addonFiles, addonSettings, isAddon } from './addon/addon.js';
+import { writeNutFiles } from './addon/nutFiles.js';
+import { AddonOptionsError } from './addon/options.js';
+import { SupervisorApiError } from './addon/supervisorApi.js';
 import { ConfigError, type LoadedConfig, loadConfig } from './config/load.js';
 import { Controller } from './controller.js';
 import { createLogger } from './logger.js';
@@ -54,9 +58,20 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function run(configFile: string | undefined): Promise<number> {
-  const loaded = loadConfig(configFile ? { configFile } : {});
+  // As a Home Assistant add-on, the settings come from its options and the Supervisor (src/addon).
+  const addon = isAddon(process.env) ? await addonSettings(process.env) : undefined;
+  const loaded = loadConfig({ ...(configFile ? { configFile } : {}), ...(addon ? { env: addon.env } : {}) });
+  const addonNutFiles = addon ? addonFiles(addon, loaded.config) : [];
   const logger = createLogger(loaded.config.log.level);
   for (const notice of loaded.notices) logger[notice.level](notice.message);
+  if (addon) {
+    logger.info(addon.summary);
+    for (const file of writeNutFiles(loaded.config.nut.confPath, addonNutFiles)) logger.info(`wrote ${file}`);
+    if (!addon.options.nut_password && !addon.userFiles?.['upsd.users'])
+      logger.info(
+        `nut_password is empty: NUT user "${addon.options.nut_username}" got a random password (set nut_password for upsmon on other hosts)`,
+      );
+  }
   if (loaded.config.init.onStart)
     reportInit(writeDefaultNutConfig(loaded.config), (line) => logger.info(line));
   const setup = resolveNutSetup(loaded.config);
@@ -187,6 +202,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`nut-mqtt: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    if (error instanceof AddonOptionsError || error instanceof SupervisorApiError) {
+      const problems = error instanceof AddonOptionsError ? error.problems : [error.message];
+      const what =
+        error instanceof AddonOptionsError ? 'the add-on options' : 'the Home Assistant Supervisor';
+      process.stderr.write(`nut-mqtt: ${what}:\n- ${problems.join('\n- ')}\n`);
       return EXIT_CONFIG;
     }
     if (error instanceof AlreadyRunningError) {

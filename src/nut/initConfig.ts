@@ -37,29 +37,54 @@ export function defaultNutFiles(config: AgentConfigShape, password: string): Ini
     ...(init.upsVendorId ? [`  vendorid = ${init.upsVendorId.toLowerCase()}`] : []),
     ...(init.upsProductId ? [`  productid = ${init.upsProductId.toLowerCase()}`] : []),
   ];
-  const upsd = [
-    '# Written by nut-mqtt init-config. Other NUT clients (upsmon on other hosts, a NAS) connect here.',
-    `LISTEN ${init.listenHost} ${init.listenPort}`,
+  return [
+    NUT_CONF_FILE,
+    { name: 'ups.conf', content: `${ups.join('\n')}\n`, mode: 0o640 },
+    upsdConfFile(init.listenHost, init.listenPort, 'init-config'),
+    upsdUsersFile(username, password, mqtt.instcmdAllow, 'init-config'),
   ];
-  const users = [
-    '# Written by nut-mqtt init-config. upsmon clients log in with this user; nut-mqtt uses it for the',
+}
+
+/** The agent runs upsd itself; nut.conf only tells NUT's own tools what this host is. */
+export const NUT_CONF_FILE: InitFile = { name: 'nut.conf', content: 'MODE=netserver\n', mode: 0o640 };
+
+/** upsd.conf: where other NUT clients (upsmon on other hosts, a NAS) connect. */
+export function upsdConfFile(host: string, port: number, writer: string): InitFile {
+  const lines = [
+    `# Written by nut-mqtt ${writer}. Other NUT clients (upsmon on other hosts, a NAS) connect here.`,
+    `LISTEN ${host} ${port}`,
+  ];
+  return { name: 'upsd.conf', content: `${lines.join('\n')}\n`, mode: 0o640 };
+}
+
+/** upsd.users with the one monitor user: upsmon clients log in with it, the agent runs instant commands as it. */
+export function upsdUsersFile(
+  username: string,
+  password: string,
+  instcmds: readonly string[],
+  writer: string,
+): InitFile {
+  const lines = [
+    `# Written by nut-mqtt ${writer}. upsmon clients log in with this user; nut-mqtt uses it for the`,
     '# instant commands allowed by MQTT_INSTCMD_ALLOW.',
     `[${username}]`,
     `  password = "${password}"`,
     '  upsmon primary',
-    ...mqtt.instcmdAllow.map((cmd) => `  instcmds = ${cmd}`),
+    ...instcmds.map((cmd) => `  instcmds = ${cmd}`),
   ];
-  return [
-    { name: 'nut.conf', content: 'MODE=netserver\n', mode: 0o640 },
-    { name: 'ups.conf', content: `${ups.join('\n')}\n`, mode: 0o640 },
-    { name: 'upsd.conf', content: `${upsd.join('\n')}\n`, mode: 0o640 },
-    { name: 'upsd.users', content: `${users.join('\n')}\n`, mode: 0o600 },
-  ];
+  return { name: 'upsd.users', content: `${lines.join('\n')}\n`, mode: 0o600 };
 }
 
 /** Passwords go into a quoted upsd.users value: keep them to characters that need no escaping there. */
-function generatePassword(): string {
+export function generatePassword(): string {
   return randomBytes(18).toString('base64url');
+}
+
+/** Why a password cannot go into upsd.users, or undefined when it can. */
+export function upsdPasswordProblem(password: string): string | undefined {
+  return /["\\\n\r]/.test(password)
+    ? 'must not contain quotes, backslashes or line breaks (it goes into upsd.users)'
+    : undefined;
 }
 
 /** Writes each default file that does not exist yet; never overwrites. */
@@ -67,11 +92,8 @@ export function writeDefaultNutConfig(config: AgentConfigShape): InitResult {
   const dir = config.nut.confPath;
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const generatedPassword = config.nut.password === '';
-  if (/["\\\n\r]/.test(config.nut.password)) {
-    throw new Error(
-      'NUT_PASSWORD must not contain quotes, backslashes or line breaks (it goes into upsd.users)',
-    );
-  }
+  const problem = upsdPasswordProblem(config.nut.password);
+  if (problem) throw new Error(`NUT_PASSWORD ${problem}`);
   const password = generatedPassword ? generatePassword() : config.nut.password;
   const result: InitResult = {
     written: [],
