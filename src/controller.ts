@@ -2,6 +2,7 @@ import type { AgentConfigShape } from './config/schema.js';
 import { EventBus } from './events.js';
 import type { Extension } from './extension.js';
 import { evaluateHealth } from './health/healthCheck.js';
+import { HealthFile } from './health/healthFile.js';
 import { HealthServer } from './health/httpServer.js';
 import { Metrics } from './health/metrics.js';
 import { EpisodeCounter } from './hints/episodeCounter.js';
@@ -74,7 +75,7 @@ export class Controller {
       : undefined;
     this.mqtt = mqtt?.connection;
     // The counter first: an episode is counted before the state that shows it is published.
-    this.extensions = [hints, ...(mqtt?.extensions ?? []), ...this.httpExtensions(config, port, logger)];
+    this.extensions = [hints, ...(mqtt?.extensions ?? []), ...this.healthExtensions(config, port, logger)];
   }
 
   /** Whether the MQTT connection is up (false while MQTT is off). */
@@ -110,9 +111,14 @@ export class Controller {
     return this.stopping;
   }
 
-  /** Prometheus metrics and the health listener, when HTTP_PORT is set. */
-  private httpExtensions(config: AgentConfigShape, port: SupervisorPort, logger: Logger): Extension[] {
-    if (config.http.port === 0) return [];
+  /** Prometheus metrics and the health listener when HTTP_PORT is set; the health file when HEALTH_FILE is. */
+  private healthExtensions(config: AgentConfigShape, port: SupervisorPort, logger: Logger): Extension[] {
+    const health = () => evaluateHealth(port.upsdAnswering(), port.snapshots());
+    const { healthFile, healthFileInterval } = config.supervisor;
+    const file = healthFile
+      ? [new HealthFile({ file: healthFile, intervalMs: healthFileInterval, health, logger })]
+      : [];
+    if (config.http.port === 0) return file;
     const metrics = new Metrics({
       bus: this.bus,
       snapshots: () => port.snapshots(),
@@ -123,10 +129,10 @@ export class Controller {
     const server = new HealthServer({
       host: config.http.host,
       port: config.http.port,
-      health: () => evaluateHealth(port.upsdAnswering(), port.snapshots()),
+      health,
       metrics,
       logger: logger.child({ module: 'http' }),
     });
-    return [metrics, server];
+    return [metrics, server, ...file];
   }
 }

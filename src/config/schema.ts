@@ -91,6 +91,8 @@ export interface AgentConfigShape {
     usbReset: boolean;
     usbResetAfter: number;
     sysfsRoot: string;
+    healthFile: string;
+    healthFileInterval: number;
     hintEpisodesPerDay: number;
   };
 }

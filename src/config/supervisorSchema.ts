@@ -1,5 +1,5 @@
 import type { Schema } from 'convict';
-import { absolutePath, count, positiveMs } from './formats.js';
+import { absolutePath, count, pathOrEmpty, positiveMs } from './formats.js';
 import type { AgentConfigShape } from './schema.js';
 
 /** The supervisor's settings: detection, the recovery ladder, the breaker, the watchdogs (no env prefix). */
@@ -108,6 +108,16 @@ export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
     doc: 'Where sysfs is mounted (the USB devices are under <this>/bus/usb/devices).',
     format: absolutePath,
     default: '/sys',
+  },
+  healthFile: {
+    doc: "File the agent rewrites every HEALTH_FILE_INTERVAL with its health: `healthy`, or `unhealthy` and why (the same verdict as /healthz). Removed on a clean stop. The image's HEALTHCHECK reads it with a shell script (no Node process) and also fails when it is older than HEALTH_MAX_AGE seconds (30): a stuck agent is unhealthy too. Empty: off. /run/nut-mqtt/health in the image.",
+    format: pathOrEmpty,
+    default: '',
+  },
+  healthFileInterval: {
+    doc: 'Milliseconds between rewrites of HEALTH_FILE.',
+    ...positiveMs(500, 60_000),
+    default: 5000,
   },
   hintEpisodesPerDay: {
     doc: "Tuning hints: when a UPS's stale, hang or spin episodes in the last 24 h reach this many (each kind on its own), a `tuning-hint` event and a warning say which ups.conf options could cut them for its driver and NUT version; once, then at most daily per hint. 0: no hints (the counts are still published). ups.conf is never edited.",

@@ -10,12 +10,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDockerEngine, type DockerEngine } from '../fixtures/docker/engine.js';
-import { ensureDockerfileBases } from '../fixtures/docker/images.js';
+import { type BuiltImage, buildRepoImage, imageBytes } from '../fixtures/docker/repoImage.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe } from '../fixtures/mqttObserver.js';
 import { cyberPowerDev, devText, freePort, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
 
-const root = join(import.meta.dirname, '../..');
 const lab = inject('dockerLab');
 const IMAGE = 'nut-mqtt:lab-test';
 const UPSMON = ['/lib/nut/upsmon', '/usr/sbin/upsmon'].find((f) => existsSync(f)) ?? 'upsmon';
@@ -24,13 +23,8 @@ const SIZE_BUDGET_BYTES = 40 * 1024 * 1024;
 const STOP_TIMEOUT_S = 20;
 /** init-config's default monitor user (NUT_USERNAME unset), with the password the test hands in. */
 const MONITOR = { username: 'monuser', password: 'lab-monitor-pass' };
-/**
- * The build may reach npm's registry through a TLS-intercepting proxy: the CA Node is told to trust (else the
- * system bundle, which then holds it) goes in as a build secret only, never into a layer.
- */
-const CA_FILE = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find(
-  (f) => f && existsSync(f),
-);
+/** How old the health file may get before the HEALTHCHECK calls the agent stuck (the image's default is 30 s). */
+const HEALTH_MAX_AGE_S = 6;
 
 interface Proc {
   pid: number;
@@ -44,6 +38,7 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
   let volume: string;
   let container = '';
   let upsdPort: number;
+  let built: BuiltImage;
   const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
 
   async function top(): Promise<Proc[]> {
@@ -70,6 +65,9 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
       // The monitor user's password that init-config writes into upsd.users (and upsmon below logs in with).
       NUT_PASSWORD: MONITOR.password,
       LOG_LEVEL: 'info',
+      // Read by the HEALTHCHECK script: a stuck agent turns the container unhealthy within seconds, not 30 s.
+      HEALTH_MAX_AGE: String(HEALTH_MAX_AGE_S),
+      HEALTH_FILE_INTERVAL: '1000',
     };
     await engine.docker([
       'run',
@@ -111,16 +109,7 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
 
   beforeAll(async () => {
     engine = await connectDockerEngine(lab.host as string);
-    const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
-    await ensureDockerfileBases(engine, dockerfile, log);
-    const started = Date.now();
-    const secret = CA_FILE ? ['--secret', `id=ca,src=${CA_FILE}`] : [];
-    const build = await engine.docker(['build', '--network', 'host', ...secret, '--tag', IMAGE, root], {
-      reject: false,
-      all: true,
-    });
-    if (build.exitCode !== 0) throw new Error(`docker build failed:\n${String(build.all).slice(-4000)}`);
-    log(`built ${IMAGE} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    built = await buildRepoImage(engine, 'amd64', IMAGE, log);
 
     broker = await startMosquitto();
     obs = await observe(broker, ['nut/#', 'homeassistant/#']);
@@ -138,27 +127,32 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     if (volume) await rm(volume, { recursive: true, force: true });
   });
 
-  it('stays within 40 MB of its base image, with Node and Debian NUT inside', async () => {
-    const size = async (image: string) =>
-      Number((await engine.docker(['image', 'inspect', '-f', '{{.Size}}', image])).stdout);
-    const [imageBytes, baseBytes] = [await size(IMAGE), await size('node:24-trixie-slim')];
-    const node = String(
-      (await engine.docker(['run', '--rm', '--entrypoint', 'node', IMAGE, '--version'])).stdout,
-    );
-    const nut = String(
-      (await engine.docker(['run', '--rm', '--entrypoint', '/usr/lib/nut/upsd', IMAGE, '-V'])).stdout,
-    );
+  it('stays within 40 MB of Debian and the node binary, with Node 24 and Debian NUT inside', async () => {
+    const run = async (entrypoint: string, ...args: string[]) =>
+      String(
+        (await engine.docker(['run', '--rm', '--entrypoint', entrypoint, IMAGE, ...args])).stdout,
+      ).trim();
+    const debianBytes = await imageBytes(engine, 'debian:trixie-slim');
+    const nodeBytes = Number(await run('stat', '-c', '%s', '/usr/local/bin/node'));
+    const nodeImageBytes = await imageBytes(engine, 'node:24-trixie-slim');
+    const added = built.bytes - debianBytes - nodeBytes;
+    const [node, nut] = [await run('node', '--version'), await run('/usr/lib/nut/upsd', '-V')];
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
     log(
-      `image ${(imageBytes / 1e6).toFixed(1)} MB, base ${(baseBytes / 1e6).toFixed(1)} MB (+${((imageBytes - baseBytes) / 1e6).toFixed(1)} MB); node ${node.trim()}; ${nut.trim()}`,
+      `image ${mb(built.bytes)} = debian:trixie-slim ${mb(debianBytes)} + node ${mb(nodeBytes)} + ${mb(added)} (NUT, tini, the agent); the node:24-trixie-slim base alone is ${mb(nodeImageBytes)}; ${node}; ${nut}`,
     );
-    expect(imageBytes - baseBytes).toBeLessThanOrEqual(SIZE_BUDGET_BYTES);
-    expect(node.trim()).toMatch(/^v24\./);
+    expect(added).toBeLessThanOrEqual(SIZE_BUDGET_BYTES);
+    expect(built.bytes).toBeLessThan(nodeImageBytes + SIZE_BUDGET_BYTES);
+    expect(node).toMatch(/^v24\./);
     expect(nut).toMatch(/Network UPS Tools upsd 2\.8\.1/);
+    // What the runtime never reads is not in it: npm, type declarations.
+    expect((await run('ls', '/usr/local/bin')).split('\n')).toEqual(['node', 'nut-mqtt-healthcheck']);
+    expect(await run('find', '/app/node_modules', '-name', '*.d.ts')).toBe('');
   });
 
   it('becomes healthy by its own HEALTHCHECK, after init-config wrote a default NUT configuration', async () => {
     const inspect = await engine.docker(['inspect', '-f', '{{json .Config.Healthcheck.Test}}', container]);
-    expect(JSON.parse(String(inspect.stdout))).toEqual(['CMD', 'node', 'dist/cli.js', 'health']);
+    expect(JSON.parse(String(inspect.stdout))).toEqual(['CMD', '/usr/local/bin/nut-mqtt-healthcheck']);
     await waitFor('container healthy', async () => ((await health()) === 'healthy' ? true : undefined), {
       timeoutMs: 90_000,
       intervalMs: 500,
@@ -270,6 +264,29 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
       if (!/Communications with UPS ups@127\.0\.0\.1:\d+ established|UPS: ups@/.test(String(r.all)))
         log(`upsmon output: ${String(r.all).slice(-1500)}`);
     }
+  });
+
+  it('turns unhealthy while the agent is stuck (SIGSTOP), restarting nothing, and healthy once it runs again', async () => {
+    const agent = await find(/^node dist\/cli\.js run/);
+    expect(agent).toBeTruthy();
+    const since = obs.mark();
+    const healthIs = (want: string) => async () => ((await health()) === want ? true : undefined);
+    process.kill((agent as Proc).pid, 'SIGSTOP');
+    try {
+      // The health file is no longer rewritten: older than HEALTH_MAX_AGE, three checks 2 s apart fail.
+      await waitFor('container unhealthy', healthIs('unhealthy'), { timeoutMs: 60_000, intervalMs: 500 });
+    } finally {
+      process.kill((agent as Proc).pid, 'SIGCONT');
+    }
+    await waitFor('container healthy again', healthIs('healthy'), { timeoutMs: 60_000, intervalMs: 500 });
+    const log = await engine.docker(['inspect', '-f', '{{json .State.Health.Log}}', container]);
+    const checks = JSON.parse(String(log.stdout)) as { ExitCode: number; Output: string }[];
+    expect(checks.some((c) => c.ExitCode === 1 && /the agent is stuck/.test(c.Output))).toBe(true);
+    // The agent's own stall is no fault of the driver's.
+    const faults = obs
+      .on('nut/ups/event', since)
+      .filter((m) => ['hung', 'recovering'].includes(String(json(m).type)));
+    expect(faults).toEqual([]);
   });
 
   it('stops on `docker stop` with exit code 0 well inside the stop timeout, publishing offline, leaving nothing', async () => {

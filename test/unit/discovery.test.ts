@@ -27,37 +27,7 @@ import {
   type UpsSnapshot,
 } from '../../src/supervisor/types.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
-
-/**
- * Home Assistant's accepted units per sensor device class, copied from
- * /work/shared/reference/home-assistant-discovery.md (HA's sensor/const.py). Case-sensitive, exact code points:
- * µV is U+00B5 (micro sign), μs is U+03BC (Greek mu), ° is U+00B0.
- */
-const HA_UNITS: Record<string, { units: readonly string[]; stateClasses: readonly string[] }> = {
-  battery: { units: ['%'], stateClasses: ['measurement'] },
-  voltage: { units: ['\u00b5V', 'mV', 'V', 'kV', 'MV'], stateClasses: ['measurement'] },
-  current: { units: ['mA', 'A'], stateClasses: ['measurement'] },
-  power: { units: ['mW', 'W', 'kW', 'MW', 'GW', 'TW'], stateClasses: ['measurement'] },
-  apparent_power: { units: ['VA'], stateClasses: ['measurement'] },
-  frequency: { units: ['Hz', 'kHz', 'MHz', 'GHz'], stateClasses: ['measurement'] },
-  temperature: { units: ['\u00b0C', '\u00b0F', 'K'], stateClasses: ['measurement'] },
-  duration: {
-    units: ['d', 'h', 'min', 's', 'ms', '\u03bcs'],
-    stateClasses: ['measurement', 'total', 'total_increasing'],
-  },
-  energy: {
-    units: ['J', 'kJ', 'MJ', 'GJ', 'mWh', 'Wh', 'kWh', 'MWh', 'GWh', 'TWh'],
-    stateClasses: ['total', 'total_increasing'],
-  },
-  enum: { units: [], stateClasses: [] },
-  timestamp: { units: [], stateClasses: [] },
-};
-
-// Home Assistant's discovery topic regex (mqtt/discovery.py), anchored to our prefix.
-const HA_TOPIC =
-  /^homeassistant\/(?<component>\w+)\/(?:(?<node>[a-zA-Z0-9_-]+)\/)?(?<object>[a-zA-Z0-9_-]+)\/config$/;
-// Home Assistant's valid_entity_id.
-const HA_ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
+import { discoveryProblems, HA_ENTITY_ID, HA_TOPIC, HA_UNITS } from '../fixtures/haDiscovery.js';
 
 const ctx: DiscoveryContext = {
   baseTopic: 'nut-mqtt',
@@ -762,5 +732,18 @@ describe('discoveryInputKey', () => {
     expect(discoveryInputKey(cp1500({ commands: [...a.commands, 'beeper.toggle'] }))).not.toBe(key);
     expect(discoveryInputKey(cp1500({ description: 'Another name' }))).not.toBe(key);
     expect(discoveryInputKey(cp1500({ vars: { ...a.vars, 'device.serial': 'OTHER' } }))).not.toBe(key);
+  });
+});
+
+describe('the shared discovery validator (test/fixtures/haDiscovery.ts)', () => {
+  it('finds nothing to refuse in any payload the builders make, and does find a bad one', () => {
+    for (const { topic, payload } of buildDiscovery(kitchenSink(), ctx))
+      expect(discoveryProblems(topic, payload), topic).toEqual([]);
+    const [first] = buildDiscovery(cp1500(), ctx);
+    const bad = { ...first?.payload, unit_of_measurement: 'percent', object_id: 'x' };
+    expect(discoveryProblems(first?.topic ?? '', bad)).toHaveLength(2);
+    expect(discoveryProblems('homeassistant/sensor/a b/config', {})).toEqual([
+      'homeassistant/sensor/a b/config: not a discovery topic Home Assistant reads',
+    ]);
   });
 });
