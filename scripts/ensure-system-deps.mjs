@@ -2,7 +2,8 @@
 // Makes sure the system programs that the tests, the demo and the agent need are present:
 // NUT (upsd, dummy-ups, blazer_ser, upsc, upsrw, upsdrvctl), Mosquitto (broker + CLI clients) and socat
 // (the tests' serial UPS simulator sits behind a socat pseudo-terminal); for the Docker lab (the image test and
-// the other NUT versions), Debian's docker.io (dockerd and a BuildKit-capable client) and mmdebstrap.
+// the other NUT versions), Debian's docker.io (dockerd and a BuildKit-capable client) and mmdebstrap; for the arm64
+// lab, qemu-user-static and arch-test.
 // Installs Debian's packages where they are missing; says clearly what to do where it cannot.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -22,6 +23,9 @@ const NEEDS = [
   { pkg: 'openssl', files: ['/usr/bin/openssl'] },
   { pkg: 'docker.io', files: ['/usr/sbin/dockerd', '/usr/bin/docker'] },
   { pkg: 'mmdebstrap', files: ['/usr/bin/mmdebstrap'] },
+  // The arm64 lab: qemu user emulation (binfmt entry registered by the lab itself) and mmdebstrap --arch=arm64.
+  { pkg: 'qemu-user-static', files: ['/usr/bin/qemu-aarch64-static'] },
+  { pkg: 'arch-test', files: ['/usr/bin/arch-test'] },
 ];
 
 function executable(file) {
@@ -35,7 +39,9 @@ function executable(file) {
 
 const missing = NEEDS.filter((n) => !n.files.every(executable)).map((n) => n.pkg);
 if (missing.length === 0) {
-  console.log('system dependencies: NUT, Mosquitto, socat, docker.io and mmdebstrap are present');
+  console.log(
+    'system dependencies: NUT, Mosquitto, socat, docker.io, mmdebstrap and qemu-user-static are present',
+  );
   process.exit(0);
 }
 

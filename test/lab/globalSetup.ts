@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const required = process.env.CI === 'true' || process.env.NUT_MQTT_LAB === 'required';
   const reason = dockerUnavailableReason();
   if (reason) {
-    const banner = `\n${'!'.repeat(100)}\n!! DOCKER LAB NOT RUN: ${reason}.\n!! The image test and the NUT 2.8.1 / 2.8.5 runs are SKIPPED on this machine.\n${'!'.repeat(100)}\n`;
+    const banner = `\n${'!'.repeat(100)}\n!! DOCKER LAB NOT RUN: ${reason}.\n!! The image tests (amd64, arm64, the Home Assistant add-on) and the NUT 2.8.1 / 2.8.5 runs are SKIPPED on this machine.\n${'!'.repeat(100)}\n`;
     if (required) throw new Error(`the Docker lab is required here (CI) but cannot run: ${reason}`);
     process.stderr.write(banner);
     project.provide('dockerLab', { unavailable: reason });
