@@ -166,6 +166,19 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
       'upsd.users',
     ]);
     expect(await readFile(join(volume, 'ups.conf'), 'utf8')).toMatch(/driver = dummy-ups/);
+    // A user's first look at the log: no false alarm (issue #16). The first lines go to the test's output.
+    const lines = String((await engine.docker(['logs', container], { all: true })).all)
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    log(
+      `first log lines:\n  ${lines
+        .slice(0, 30)
+        .map((l) => `${l.level} ${l.msg}`)
+        .join('\n  ')}`,
+    );
+    // NUT's own words count too: its warnings reach the log at info, as the program's output.
+    expect(lines.filter((l) => l.level >= 40 || /^WARNING/.test(l.msg)).map((l) => l.msg)).toEqual([]);
   });
 
   it('publishes retained state, bridge info with the NUT version inside, and Home Assistant discovery', async () => {
