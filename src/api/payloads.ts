@@ -4,6 +4,7 @@
  */
 import type { EpisodeCounts, EpisodeKind } from '../hints/episodeCounter.js';
 import type { RecoveryReason, StaleSource, SupervisionState } from '../supervisor/types.js';
+import type { UsbProblem } from '../usb/usbProblem.js';
 
 /** `<base>/bridge/state` (also the last will) and `<base>/<ups>/availability`. */
 export type Availability = 'online' | 'offline';
@@ -103,6 +104,12 @@ export interface UpsEventFields {
    * ups.conf: nothing touched), `failed`; `device`: the sysfs name (e.g. `1-1.2`) when one matched.
    */
   'usb-reset': { result: 'reset' | 'refused' | 'failed'; device: string | null; detail: string };
+  /**
+   * `problem`: `claimed` (another program holds the interface), `access` (the device node may not be opened),
+   * `not-found` (no device matches ups.conf), null once the driver has its device again; `text`: what to check;
+   * `line`: the driver's words.
+   */
+  'usb-problem': { problem: UsbProblem | null; text: string; line: string | null };
   recovering: { reason: RecoveryReason; attempt: number };
   /**
    * `hint`: the rule's id (e.g. `usbhid-cyberpower-stale`); `count_24h` episodes of `kind` in 24 h reached

@@ -90,6 +90,8 @@ export interface AgentConfigShape {
     spinDuration: number;
     usbReset: boolean;
     usbResetAfter: number;
+    usbWaitRetry: number;
+    usbResetOnStuck: boolean;
     sysfsRoot: string;
     hintEpisodesPerDay: number;
   };

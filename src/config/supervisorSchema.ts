@@ -104,6 +104,16 @@ export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
     ...count(1, 100),
     default: 2,
   },
+  usbWaitRetry: {
+    doc: "Milliseconds between starts of a USB driver that could not get its device: another program holds it (`Can't claim USB device`), the driver may not open it, or no device matches ups.conf. No USB reset and no circuit breaker for these: a restart cannot mend them. A `usb-problem` event says what to check.",
+    ...positiveMs(500, 600_000),
+    default: 3000,
+  },
+  usbResetOnStuck: {
+    doc: 'USB reset before the restart, at once, when the old driver is stuck in the kernel (uninterruptible sleep, or SIGTERM blocked inside a USB call): its device will not answer the next driver either. Needs USB_RESET.',
+    format: 'switch',
+    default: true,
+  },
   sysfsRoot: {
     doc: 'Where sysfs is mounted (the USB devices are under <this>/bus/usb/devices).',
     format: absolutePath,
