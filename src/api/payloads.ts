@@ -19,6 +19,11 @@ export interface SupervisorJson {
   /** Whole seconds since the last fresh data; null if none was seen yet. */
   seconds_since_fresh: number | null;
   /**
+   * Why a USB driver cannot get at its device while that lasts (`claimed`, `access`, `not-found`; the last
+   * `usb-problem` event says what to check), else null.
+   */
+  usb_problem: UsbProblem | null;
+  /**
    * Fault episodes in the last 24 h by kind (`stale`, `hang`, `spin`); one fault counts once, under the kind that
    * first flagged it. Absent only where no counter is wired (never in the agent).
    */

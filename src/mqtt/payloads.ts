@@ -124,6 +124,7 @@ function supervisorJson(snapshot: UpsSnapshot, now: number): SupervisorJson {
       lastFreshAt === undefined || !Number.isFinite(lastFreshAt)
         ? null
         : Math.max(0, Math.floor((now - lastFreshAt) / 1000)),
+    usb_problem: view.usbProblem ?? null,
   };
 }
 
