@@ -35,7 +35,9 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
             'input.frequency': '60.0',
             'ups.realpower': 162,
             'ups.power': 180,
-            'ups.temperature': '25.0',
+            // Shapes some real drivers send: a runtime as minutes:seconds, a placeholder temperature.
+            'battery.runtime': '64:41',
+            'ups.temperature': 'XX.X',
           }),
         },
       ],
@@ -99,6 +101,15 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     // Every NUT variable is there under its NUT name.
     const vars = await lab.upsc('ups1');
     for (const name of Object.keys(vars)) expect(state).toHaveProperty([name]);
+  });
+
+  it('publishes a runtime written as minutes:seconds in seconds, and a placeholder temperature as null', async () => {
+    const retained = await retainedOn(broker, ['nut/ups2']);
+    const state = JSON.parse(retained.get('nut/ups2') ?? '{}') as Record<string, unknown>;
+    expect((await lab.upsc('ups2'))['ups.temperature']).toBe('XX.X');
+    expect(state['battery.runtime']).toBe(3881);
+    expect(state).toHaveProperty(['ups.temperature'], null);
+    expect(state['ups.realpower']).toBe(162);
   });
 
   it('does not republish the state of a UPS whose data does not change (2.8.1+ drivers flip driver.state on every update)', async () => {
@@ -170,7 +181,8 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
       availability_mode: 'all',
       device_class: 'battery',
       state_topic: 'nut/ups1',
-      value_template: "{{ value_json['battery.charge'] }}",
+      value_template:
+        "{{ value_json['battery.charge'] if value_json['battery.charge'] is number else None }}",
       unit_of_measurement: '%',
       state_class: 'measurement',
     });
@@ -191,7 +203,8 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
       expect(c.unit_of_measurement).toBe(unit);
       expect(c.state_class).toBe('measurement');
       expect(c.state_topic).toBe('nut/ups1');
-      expect(c.value_template).toBe(`{{ value_json['${variable}'] }}`);
+      const value = `value_json['${variable}']`;
+      expect(c.value_template).toBe(`{{ ${value} if ${value} is number else None }}`);
       expect(c.availability).toEqual(upsAvailability);
       expect(c.availability_mode).toBe('all');
       expect(c.device).toEqual(device);
