@@ -38,15 +38,17 @@ export type PowerSource =
 
 /**
  * Retained JSON on `<base>/<ups>`: every NUT variable under its NUT name (a JSON number when it is a plain decimal
- * quantity, else the string NUT sent), sorted by name, then keys of the agent's own; NUT names always contain
- * a dot, these never do, so they cannot clash:
+ * quantity, or a battery runtime in a clock form such as `1:57`, in seconds; else the string NUT sent), except
+ * that a measurement read by a numeric Home Assistant sensor is always a number or null (no reading, e.g. NUT's
+ * `XX.X`); sorted by name, then keys of the agent's own; NUT names always contain a dot, these never do, so they
+ * cannot clash:
  * - `status_label`: ups.status in words, e.g. "Online, charging" (Home Assistant's Status sensor shows it);
  * - `power_w`, `power_source`, `energy_kwh`: only for a UPS with a power source: its output power in W (one
  *   decimal), where that comes from, and the energy integrated by the agent in kWh (never decreasing; kept across
  *   restarts in DATA_PATH);
  * - `supervisor`: the driver's supervision state, restart count and data age.
  */
-export type UpsStateJson = Record<string, string | number | SupervisorJson> & {
+export type UpsStateJson = Record<string, string | number | null | SupervisorJson> & {
   status_label: string;
   power_w?: number;
   power_source?: PowerSource;

@@ -1,9 +1,36 @@
 import type { Schema } from 'convict';
 import { absolutePath, count, positiveMs } from './formats.js';
-import type { AgentConfigShape } from './schema.js';
+
+/** `AgentConfigShape['supervisor']`: here, beside its schema, so this file needs nothing of schema.ts. */
+export interface SupervisorSettings {
+  pollInterval: number;
+  probeInterval: number;
+  probeTimeout: number;
+  staleGrace: number;
+  startTimeout: number;
+  verifyTimeout: number;
+  stopTimeout: number;
+  backoffInitial: number;
+  backoffMax: number;
+  breakerRestarts: number;
+  breakerWindow: number;
+  breakerStormRestarts: number;
+  failedRetry: number;
+  requestTimeout: number;
+  upsdFailureThreshold: number;
+  dataPath: string;
+  spinCpuShare: number;
+  spinDuration: number;
+  usbReset: boolean;
+  usbResetAfter: number;
+  usbWaitRetry: number;
+  usbResetOnStuck: boolean;
+  sysfsRoot: string;
+  hintEpisodesPerDay: number;
+}
 
 /** The supervisor's settings: detection, the recovery ladder, the breaker, the watchdogs (no env prefix). */
-export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
+export const supervisorSchema: Schema<SupervisorSettings> = {
   pollInterval: {
     doc: 'Milliseconds between health polls of upsd for every UPS.',
     ...positiveMs(100, 600_000),
