@@ -121,6 +121,7 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         'homeassistant/sensor/nut-mqtt_cp1500/stale_episodes_24h/config',
         'homeassistant/sensor/nut-mqtt_cp1500/hang_episodes_24h/config',
         'homeassistant/sensor/nut-mqtt_cp1500/spin_episodes_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/usb_problem/config',
         'homeassistant/button/nut-mqtt_cp1500/restart_driver/config',
         'homeassistant/button/nut-mqtt_cp1500/instcmd_beeper_disable/config',
         'homeassistant/button/nut-mqtt_cp1500/instcmd_beeper_enable/config',
@@ -363,8 +364,9 @@ describe('sensor units', () => {
 
   it('every built sensor payload (all variables present) passes the same check, state classes included', () => {
     const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
-    // The measurements, the status, five supervisor diagnostics, three episode counts, power and energy.
-    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 2);
+    // The measurements, the status, five supervisor diagnostics, three episode counts, the USB problem (a USB
+    // driver), power and energy.
+    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 1 + 2);
     for (const { topic, payload } of sensors) {
       const { device_class: deviceClass, unit_of_measurement: unit, state_class: stateClass } = payload;
       if (deviceClass === undefined) {
@@ -435,6 +437,7 @@ describe('buildDiscovery for a UPS with few variables', () => {
       'sensor/stale_episodes_24h',
       'sensor/hang_episodes_24h',
       'sensor/spin_episodes_24h',
+      'sensor/usb_problem',
       'button/restart_driver',
     ]);
     expect(messages[0]?.payload.device).toEqual({

@@ -170,6 +170,7 @@ describe('stateJson', () => {
       last_restart_at: null,
       last_restart_reason: null,
       seconds_since_fresh: 1,
+      usb_problem: null,
     });
     // 32 NUT variables from the .dev, 4 from the driver, then the agent's two keys.
     expect(Object.keys(state)).toHaveLength(32 + 4 + 2);
@@ -207,6 +208,7 @@ describe('stateJson', () => {
         last_restart_at: '2026-01-02T03:04:05.000Z',
         last_restart_reason: 'hung',
         seconds_since_fresh: 61,
+        usb_problem: null,
       },
     });
   });
@@ -233,6 +235,7 @@ describe('stateJson', () => {
         last_restart_at: null,
         last_restart_reason: null,
         seconds_since_fresh: 0,
+        usb_problem: null,
       },
     });
   });
