@@ -95,8 +95,15 @@ export async function startNaiveContender(options: Record<string, string>): Prom
   const unregisterLab = onCleanup('lab', () => lab.stop());
   const upsdrvctl = UPSDRVCTL.find((f) => existsSync(f)) ?? 'upsdrvctl';
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...lab.env };
+  // No pipes: a driver upsdrvctl forks would inherit them and hold execa's promise open for its whole life.
   const drvctl = (args: string[]) =>
-    execa(upsdrvctl, ['-u', 'root', ...args], { env, extendEnv: false, reject: false, timeout: 60_000 });
+    execa(upsdrvctl, ['-u', 'root', ...args], {
+      env,
+      extendEnv: false,
+      reject: false,
+      timeout: 30_000,
+      stdio: 'ignore',
+    });
   const upsc = async () => {
     const r = await execa('upsc', [`${UPS}@127.0.0.1:${lab.port}`, 'ups.status'], {
       env,
