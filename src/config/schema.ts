@@ -14,7 +14,7 @@ import {
   usbId,
   userName,
 } from './formats.js';
-import { supervisorSchema } from './supervisorSchema.js';
+import { type SupervisorSettings, supervisorSchema } from './supervisorSchema.js';
 
 /**
  * The one configuration schema. Sources, later wins: defaults < config file (JSON or YAML) < environment.
@@ -69,32 +69,7 @@ export interface AgentConfigShape {
     listenPort: number;
   };
   log: { level: string };
-  supervisor: {
-    pollInterval: number;
-    probeInterval: number;
-    probeTimeout: number;
-    staleGrace: number;
-    startTimeout: number;
-    verifyTimeout: number;
-    stopTimeout: number;
-    backoffInitial: number;
-    backoffMax: number;
-    breakerRestarts: number;
-    breakerWindow: number;
-    breakerStormRestarts: number;
-    failedRetry: number;
-    requestTimeout: number;
-    upsdFailureThreshold: number;
-    dataPath: string;
-    spinCpuShare: number;
-    spinDuration: number;
-    usbReset: boolean;
-    usbResetAfter: number;
-    sysfsRoot: string;
-    healthFile: string;
-    healthFileInterval: number;
-    hintEpisodesPerDay: number;
-  };
+  supervisor: SupervisorSettings;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
