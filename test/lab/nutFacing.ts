@@ -13,5 +13,6 @@ export const NUT_FACING_FILES = [
   'test/integration/cli.test.ts',
   'test/integration/soak.test.ts',
   'test/integration/spinWatchdog.test.ts',
+  'test/integration/firstMinute.test.ts',
   'test/integration/usbhid.test.ts',
 ];
