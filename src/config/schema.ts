@@ -1,4 +1,6 @@
 import type { Schema } from 'convict';
+import type { SelfTestType } from '../api/commands.js';
+import { batterySchema } from './batterySchema.js';
 import { envNameOf } from './envNames.js';
 import {
   brokerUrl,
@@ -92,6 +94,13 @@ export interface AgentConfigShape {
     usbResetAfter: number;
     sysfsRoot: string;
     hintEpisodesPerDay: number;
+  };
+  battery: {
+    selfTestDays: number;
+    selfTestAt: string;
+    selfTestType: SelfTestType;
+    selfTestMinCharge: number;
+    lifeMonths: number;
   };
 }
 
@@ -289,6 +298,7 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
     },
   },
   supervisor: supervisorSchema,
+  battery: batterySchema,
 });
 
 /** Sets each setting's `env` by the naming rule (envNameOf), so no name can stray from it. */
