@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes sure the system programs that the tests, the demo and the agent need are present:
-// NUT (upsd, dummy-ups, blazer_ser, upsc, upsrw, upsdrvctl), Mosquitto (broker + CLI clients) and socat
-// (the tests' serial UPS simulator sits behind a socat pseudo-terminal); for the Docker lab (the image test and
+// NUT (upsd, dummy-ups, blazer_ser, usbhid-ups, upsc, upsrw, upsdrvctl), Mosquitto (broker + CLI clients), socat
+// (the tests' serial UPS simulator sits behind a socat pseudo-terminal), gcc and libusb's header (the simulated USB UPS); for the Docker lab (the image test and
 // the other NUT versions), Debian's docker.io (dockerd and a BuildKit-capable client) and mmdebstrap.
 // Installs Debian's packages where they are missing; says clearly what to do where it cannot.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,13 @@ import { accessSync, constants, existsSync } from 'node:fs';
 const NEEDS = [
   {
     pkg: 'nut-server',
-    files: ['/lib/nut/upsd', '/lib/nut/dummy-ups', '/lib/nut/blazer_ser', '/sbin/upsdrvctl'],
+    files: [
+      '/lib/nut/upsd',
+      '/lib/nut/dummy-ups',
+      '/lib/nut/blazer_ser',
+      '/lib/nut/usbhid-ups',
+      '/sbin/upsdrvctl',
+    ],
   },
   { pkg: 'nut-client', files: ['/usr/bin/upsc', '/usr/bin/upsrw', '/usr/bin/upscmd'] },
   { pkg: 'mosquitto', files: ['/usr/sbin/mosquitto'] },
@@ -19,23 +25,28 @@ const NEEDS = [
     files: ['/usr/bin/mosquitto_pub', '/usr/bin/mosquitto_sub', '/usr/bin/mosquitto_passwd'],
   },
   { pkg: 'socat', files: ['/usr/bin/socat'] },
+  // The simulated USB UPS (test/fixtures/usbSim): its replacement libusb-1.0 is built from C against libusb's header.
+  { pkg: 'libusb-1.0-0-dev', files: ['/usr/include/libusb-1.0/libusb.h'], readable: true },
+  { pkg: 'gcc', files: ['/usr/bin/gcc'] },
   { pkg: 'openssl', files: ['/usr/bin/openssl'] },
   { pkg: 'docker.io', files: ['/usr/sbin/dockerd', '/usr/bin/docker'] },
   { pkg: 'mmdebstrap', files: ['/usr/bin/mmdebstrap'] },
 ];
 
-function executable(file) {
+function present(file, readable) {
   try {
-    accessSync(file, constants.X_OK);
+    accessSync(file, readable ? constants.R_OK : constants.X_OK);
     return true;
   } catch {
     return false;
   }
 }
 
-const missing = NEEDS.filter((n) => !n.files.every(executable)).map((n) => n.pkg);
+const missing = NEEDS.filter((n) => !n.files.every((f) => present(f, n.readable))).map((n) => n.pkg);
 if (missing.length === 0) {
-  console.log('system dependencies: NUT, Mosquitto, socat, docker.io and mmdebstrap are present');
+  console.log(
+    'system dependencies: NUT, Mosquitto, socat, gcc + libusb headers, docker.io and mmdebstrap are present',
+  );
   process.exit(0);
 }
 
@@ -70,7 +81,7 @@ function run(cmd, args) {
 
 run('apt-get', ['update', '-qq']);
 run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
-const still = NEEDS.filter((n) => !n.files.every(executable)).map((n) => n.pkg);
+const still = NEEDS.filter((n) => !n.files.every((f) => present(f, n.readable))).map((n) => n.pkg);
 if (still.length > 0) {
   console.error(`still missing after install: ${still.join(', ')}`);
   process.exit(1);

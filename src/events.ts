@@ -5,6 +5,7 @@ import type { SelfTestOrigin, SelfTestResult } from './history/selfTest.js';
 import type { DeferReason } from './history/selfTestSchedule.js';
 import type { CircuitReason } from './supervisor/recoveryPolicy.js';
 import type { RecoveryReason, StaleSource, SupervisionState, UpsSnapshot } from './supervisor/types.js';
+import type { UsbProblem } from './usb/usbProblem.js';
 
 /**
  * The one in-process event bus. Modules never call each other's internals: the supervisor emits, the MQTT bridge
@@ -44,6 +45,11 @@ export interface BusEvents {
     detail: string;
     at: number;
   };
+  /**
+   * A USB driver could not get at its device (`problem`; null: it has it again): `text` says what to check, `line`
+   * is the driver's own words. Once per change, not per retry.
+   */
+  'usb-problem': { ups: string; problem: UsbProblem | null; text: string; line: string | null; at: number };
   /**
    * A UPS's fault episodes of `kind` in the last 24 h reached HINT_EPISODES_PER_DAY: what in ups.conf could cut them
    * (`options`, lines for the UPS's section; the agent never edits the file). Once, then at most daily per hint.
@@ -175,6 +181,7 @@ const LISTED: Record<BusEventName, true> = {
   'driver-started': true,
   'driver-spinning': true,
   'usb-reset': true,
+  'usb-problem': true,
   'tuning-hint': true,
   outage: true,
   'history-gap': true,

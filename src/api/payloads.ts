@@ -7,6 +7,7 @@ import type { AttentionReason, BatteryDateSource } from '../history/batteryCare.
 import type { SelfTestOrigin, SelfTestResult } from '../history/selfTest.js';
 import type { DeferReason } from '../history/selfTestSchedule.js';
 import type { RecoveryReason, StaleSource, SupervisionState } from '../supervisor/types.js';
+import type { UsbProblem } from '../usb/usbProblem.js';
 import type { SelfTestType } from './commands.js';
 
 /** `<base>/bridge/state` (also the last will) and `<base>/<ups>/availability`. */
@@ -22,6 +23,11 @@ export interface SupervisorJson {
   /** Whole seconds since the last fresh data; null if none was seen yet. */
   seconds_since_fresh: number | null;
   /**
+   * Why a USB driver cannot get at its device while that lasts (`claimed`, `access`, `not-found`; the last
+   * `usb-problem` event says what to check), else null.
+   */
+  usb_problem: UsbProblem | null;
+  /**
    * Fault episodes in the last 24 h by kind (`stale`, `hang`, `spin`); one fault counts once, under the kind that
    * first flagged it. Absent only where no counter is wired (never in the agent).
    */
@@ -36,15 +42,17 @@ export type PowerSource =
 
 /**
  * Retained JSON on `<base>/<ups>`: every NUT variable under its NUT name (a JSON number when it is a plain decimal
- * quantity, else the string NUT sent), sorted by name, then keys of the agent's own; NUT names always contain
- * a dot, these never do, so they cannot clash:
+ * quantity, or a battery runtime in a clock form such as `1:57`, in seconds; else the string NUT sent), except
+ * that a measurement read by a numeric Home Assistant sensor is always a number or null (no reading, e.g. NUT's
+ * `XX.X`); sorted by name, then keys of the agent's own; NUT names always contain a dot, these never do, so they
+ * cannot clash:
  * - `status_label`: ups.status in words, e.g. "Online, charging" (Home Assistant's Status sensor shows it);
  * - `power_w`, `power_source`, `energy_kwh`: only for a UPS with a power source: its output power in W (one
  *   decimal), where that comes from, and the energy integrated by the agent in kWh (never decreasing; kept across
  *   restarts in DATA_PATH);
  * - `supervisor`: the driver's supervision state, restart count and data age.
  */
-export type UpsStateJson = Record<string, string | number | SupervisorJson> & {
+export type UpsStateJson = Record<string, string | number | null | SupervisorJson> & {
   status_label: string;
   power_w?: number;
   power_source?: PowerSource;
@@ -166,6 +174,12 @@ export interface UpsEventFields {
    * ups.conf: nothing touched), `failed`; `device`: the sysfs name (e.g. `1-1.2`) when one matched.
    */
   'usb-reset': { result: 'reset' | 'refused' | 'failed'; device: string | null; detail: string };
+  /**
+   * `problem`: `claimed` (another program holds the interface), `access` (the device node may not be opened),
+   * `not-found` (no device matches ups.conf), null once the driver has its device again; `text`: what to check;
+   * `line`: the driver's words.
+   */
+  'usb-problem': { problem: UsbProblem | null; text: string; line: string | null };
   recovering: { reason: RecoveryReason; attempt: number };
   /**
    * `hint`: the rule's id (e.g. `usbhid-cyberpower-stale`); `count_24h` episodes of `kind` in 24 h reached

@@ -1,10 +1,18 @@
 import type { Schema } from 'convict';
-import { SELF_TEST_TYPES } from '../api/commands.js';
+import { SELF_TEST_TYPES, type SelfTestType } from '../api/commands.js';
 import { count } from './formats.js';
-import type { AgentConfigShape } from './schema.js';
+
+/** `AgentConfigShape['battery']`: here, beside its schema, so this file needs nothing of schema.ts. */
+export interface BatterySettings {
+  selfTestDays: number;
+  selfTestAt: string;
+  selfTestType: SelfTestType;
+  selfTestMinCharge: number;
+  lifeMonths: number;
+}
 
 /** Battery care: the self-test schedule and the battery's expected life (env prefix BATTERY_). */
-export const batterySchema: Schema<AgentConfigShape['battery']> = {
+export const batterySchema: Schema<BatterySettings> = {
   selfTestDays: {
     doc: 'Self-test schedule: days between battery self-tests (a count of days, not milliseconds). 0: no schedule. A scheduled test never starts while the UPS is on battery, below BATTERY_SELF_TEST_MIN_CHARGE, while its driver is being recovered or while a test runs; it needs the test command in MQTT_INSTCMD_ALLOW and NUT_USERNAME.',
     ...count(0, 366),

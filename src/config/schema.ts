@@ -1,6 +1,5 @@
 import type { Schema } from 'convict';
-import type { SelfTestType } from '../api/commands.js';
-import { batterySchema } from './batterySchema.js';
+import { type BatterySettings, batterySchema } from './batterySchema.js';
 import { envNameOf } from './envNames.js';
 import {
   brokerUrl,
@@ -16,7 +15,7 @@ import {
   usbId,
   userName,
 } from './formats.js';
-import { supervisorSchema } from './supervisorSchema.js';
+import { type SupervisorSettings, supervisorSchema } from './supervisorSchema.js';
 
 /**
  * The one configuration schema. Sources, later wins: defaults < config file (JSON or YAML) < environment.
@@ -71,37 +70,8 @@ export interface AgentConfigShape {
     listenPort: number;
   };
   log: { level: string };
-  supervisor: {
-    pollInterval: number;
-    probeInterval: number;
-    probeTimeout: number;
-    staleGrace: number;
-    startTimeout: number;
-    verifyTimeout: number;
-    stopTimeout: number;
-    backoffInitial: number;
-    backoffMax: number;
-    breakerRestarts: number;
-    breakerWindow: number;
-    breakerStormRestarts: number;
-    failedRetry: number;
-    requestTimeout: number;
-    upsdFailureThreshold: number;
-    dataPath: string;
-    spinCpuShare: number;
-    spinDuration: number;
-    usbReset: boolean;
-    usbResetAfter: number;
-    sysfsRoot: string;
-    hintEpisodesPerDay: number;
-  };
-  battery: {
-    selfTestDays: number;
-    selfTestAt: string;
-    selfTestType: SelfTestType;
-    selfTestMinCharge: number;
-    lifeMonths: number;
-  };
+  supervisor: SupervisorSettings;
+  battery: BatterySettings;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -1,9 +1,36 @@
 import type { Schema } from 'convict';
 import { absolutePath, count, positiveMs } from './formats.js';
-import type { AgentConfigShape } from './schema.js';
+
+/** `AgentConfigShape['supervisor']`: here, beside its schema, so this file needs nothing of schema.ts. */
+export interface SupervisorSettings {
+  pollInterval: number;
+  probeInterval: number;
+  probeTimeout: number;
+  staleGrace: number;
+  startTimeout: number;
+  verifyTimeout: number;
+  stopTimeout: number;
+  backoffInitial: number;
+  backoffMax: number;
+  breakerRestarts: number;
+  breakerWindow: number;
+  breakerStormRestarts: number;
+  failedRetry: number;
+  requestTimeout: number;
+  upsdFailureThreshold: number;
+  dataPath: string;
+  spinCpuShare: number;
+  spinDuration: number;
+  usbReset: boolean;
+  usbResetAfter: number;
+  usbWaitRetry: number;
+  usbResetOnStuck: boolean;
+  sysfsRoot: string;
+  hintEpisodesPerDay: number;
+}
 
 /** The supervisor's settings: detection, the recovery ladder, the breaker, the watchdogs (no env prefix). */
-export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
+export const supervisorSchema: Schema<SupervisorSettings> = {
   pollInterval: {
     doc: 'Milliseconds between health polls of upsd for every UPS.',
     ...positiveMs(100, 600_000),
@@ -103,6 +130,16 @@ export const supervisorSchema: Schema<AgentConfigShape['supervisor']> = {
     doc: 'Failed restarts of a USB driver (no fresh data within VERIFY_TIMEOUT) before the USB device is reset, then on every further attempt.',
     ...count(1, 100),
     default: 2,
+  },
+  usbWaitRetry: {
+    doc: "Milliseconds between starts of a USB driver that could not get its device: another program holds it (`Can't claim USB device`), the driver may not open it, or no device matches ups.conf. No USB reset and no circuit breaker for these: a restart cannot mend them. A `usb-problem` event says what to check.",
+    ...positiveMs(500, 600_000),
+    default: 3000,
+  },
+  usbResetOnStuck: {
+    doc: 'USB reset before the restart, at once, when the old driver is stuck in the kernel (uninterruptible sleep, or SIGTERM blocked inside a USB call): its device will not answer the next driver either. Needs USB_RESET.',
+    format: 'switch',
+    default: true,
   },
   sysfsRoot: {
     doc: 'Where sysfs is mounted (the USB devices are under <this>/bus/usb/devices).',

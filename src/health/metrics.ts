@@ -3,9 +3,10 @@ import type { EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
 import { EPISODE_KINDS, type EpisodeCounts } from '../hints/episodeCounter.js';
 import { statusFlags } from '../nut/upsStatus.js';
+import { parseMeasurement } from '../nut/values.js';
 import { SUPERVISION_STATES, type UpsSnapshot } from '../supervisor/types.js';
 
-/** NUT variables exported as gauges: metric name and help, by NUT name. */
+/** NUT variables exported as gauges (read as the state reads measurements: parseMeasurement), by NUT name. */
 const NUT_GAUGES: Record<string, [string, string]> = {
   'battery.charge': ['nut_battery_charge_percent', 'Battery charge (percent)'],
   'battery.runtime': ['nut_battery_runtime_seconds', 'Battery runtime (seconds)'],
@@ -85,8 +86,9 @@ function nutGauges(registry: Registry, sources: MetricsSources): void {
       collect() {
         this.reset();
         for (const s of sources.snapshots()) {
-          const value = Number(s.vars[variable]);
-          if (s.vars[variable] !== undefined && Number.isFinite(value)) this.set({ ups: s.name }, value);
+          const raw = s.vars[variable];
+          const value = raw === undefined ? null : parseMeasurement(variable, raw);
+          if (value !== null) this.set({ ups: s.name }, value);
         }
       },
     });

@@ -1,5 +1,7 @@
 import { EPISODE_KINDS, type EpisodeKind } from '../hints/episodeCounter.js';
-import { RECOVERY_REASONS, SUPERVISION_STATES } from '../supervisor/types.js';
+import { RECOVERY_REASONS, SUPERVISION_STATES, type UpsSnapshot } from '../supervisor/types.js';
+import { isUsbDriver } from '../usb/usbMatch.js';
+import { USB_PROBLEMS } from '../usb/usbProblem.js';
 import { buildEntity, type EntityOwner, type EntitySpec } from './entity.js';
 import type { DiscoveryMessage } from './types.js';
 
@@ -54,6 +56,18 @@ const DIAGNOSTIC_SENSORS: readonly DiagnosticSensor[] = [
   ...EPISODE_KINDS.map(episodeSensor),
 ];
 
+/** Why a USB driver cannot get at its device (`none` while it can): only for UPSes on a USB driver. */
+const USB_PROBLEM_SENSOR: DiagnosticSensor = {
+  objectId: 'usb_problem',
+  name: 'USB problem',
+  fields: {
+    device_class: 'enum',
+    icon: 'mdi:usb',
+    options: ['none', ...USB_PROBLEMS],
+    value_template: "{{ value_json.supervisor.usb_problem or 'none' }}",
+  },
+};
+
 /**
  * Fault episodes of one kind in the last 24 h (the tuning hints' counter). `measurement`, not `total_increasing`:
  * the count falls as old episodes leave the window. No unit: a count of events, which Home Assistant takes as is.
@@ -75,8 +89,11 @@ function episodeSensor(kind: EpisodeKind): DiagnosticSensor {
  * The supervisor's view of a UPS, as diagnostic sensors. They depend on the bridge state only: they matter most
  * while the driver is stale, when the UPS's own availability is offline.
  */
-export function diagnosticEntities(owner: EntityOwner): DiscoveryMessage[] {
-  return DIAGNOSTIC_SENSORS.map(({ objectId, name, fields }) =>
+export function diagnosticEntities(owner: EntityOwner, snapshot: UpsSnapshot): DiscoveryMessage[] {
+  const sensors = isUsbDriver(snapshot.driver)
+    ? [...DIAGNOSTIC_SENSORS, USB_PROBLEM_SENSOR]
+    : DIAGNOSTIC_SENSORS;
+  return sensors.map(({ objectId, name, fields }) =>
     buildEntity(owner, {
       component: 'sensor',
       objectId,

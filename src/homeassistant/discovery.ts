@@ -22,7 +22,7 @@ export function buildDiscovery(snapshot: UpsSnapshot, ctx: DiscoveryContext): Di
     ...sensorEntities(owner, snapshot),
     ...energyEntities(owner, snapshot),
     ...binarySensorEntities(owner, snapshot),
-    ...diagnosticEntities(owner),
+    ...diagnosticEntities(owner, snapshot),
     ...upsButtonEntities(owner, snapshot),
   ];
 }

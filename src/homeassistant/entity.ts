@@ -105,9 +105,16 @@ export function buildEntity(owner: EntityOwner, spec: EntitySpec): DiscoveryMess
   };
 }
 
-/** `{{ value_json['battery.charge'] }}`: bracket form, because NUT names contain dots. */
-export function nutValueTemplate(variable: string): string {
-  return `{{ value_json['${variable}'] }}`;
+/**
+ * `{{ value_json['battery.charge'] if value_json['battery.charge'] is number else None }}`, for numeric sensors:
+ * bracket form, because NUT names contain dots. The agent's state already carries these variables as a number or
+ * null; the guard holds whatever else reaches the topic (an older agent's retained state, a variable gone from the
+ * UPS): Home Assistant reads the rendered `None` as unknown, where a word (`XX.X`) would be refused by a sensor with
+ * a unit and an empty result (an absent key) would leave the last value standing.
+ */
+export function numberTemplate(variable: string): string {
+  const value = `value_json['${variable}']`;
+  return `{{ ${value} if ${value} is number else None }}`;
 }
 
 /**

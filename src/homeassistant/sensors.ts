@@ -1,5 +1,5 @@
 import type { UpsSnapshot } from '../supervisor/types.js';
-import { buildEntity, type EntityOwner, nutValueTemplate } from './entity.js';
+import { buildEntity, type EntityOwner, numberTemplate } from './entity.js';
 import type { DiscoveryMessage } from './types.js';
 
 export interface NumericSensorSpec {
@@ -127,7 +127,7 @@ export function sensorEntities(owner: EntityOwner, snapshot: UpsSnapshot): Disco
         fields: {
           ...(spec.deviceClass === undefined ? {} : { device_class: spec.deviceClass }),
           state_topic: owner.stateTopic,
-          value_template: nutValueTemplate(spec.variable),
+          value_template: numberTemplate(spec.variable),
           unit_of_measurement: spec.unit,
           state_class: 'measurement',
           ...(spec.precision === undefined ? {} : { suggested_display_precision: spec.precision }),

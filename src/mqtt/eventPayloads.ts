@@ -32,6 +32,7 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
     }),
   ],
   'usb-reset': (p) => [ups('usb-reset', p, { result: p.result, device: p.device, detail: p.detail })],
+  'usb-problem': (p) => [ups('usb-problem', p, { problem: p.problem, text: p.text, line: p.line })],
   'tuning-hint': (p) => [
     ups('tuning-hint', p, {
       hint: p.hint,

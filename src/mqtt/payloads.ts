@@ -1,54 +1,28 @@
 import type { Availability, BridgeInfoJson, SupervisorJson, UpsStateJson } from '../api/payloads.js';
 import type { EnergyReading } from '../energy/energyMeter.js';
 import type { EpisodeCounts } from '../hints/episodeCounter.js';
+import { NUMERIC_SENSORS } from '../homeassistant/sensors.js';
 import { statusLabel } from '../nut/upsStatus.js';
+import { parseMeasurement, parseNutValue } from '../nut/values.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { isoTime } from './eventPayloads.js';
 
-// A plain decimal: optional minus, no leading zero (except "0" itself), optional fraction. No exponent, no "+",
-// no ".5", no "5.", no hex, no Infinity/NaN.
-const PLAIN_DECIMAL = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
-
-// Name segments of variables that identify or date something. Their digits are text, not quantities:
-// `ups.serial: 123456`, `ups.productid: 5161`, `driver.version.internal: 0.10` (a number would read 0.1).
-const TEXT_SEGMENTS = new Set([
-  'serial',
-  'id',
-  'productid',
-  'vendorid',
-  'model',
-  'mfr',
-  'firmware',
-  'version',
-  'date',
-  'time',
-  'part',
-  'name',
-  'desc',
-  'macaddr',
-]);
-
 /**
- * The JSON value of one NUT variable. The rule: a JSON number only when the value, after trimming surrounding
- * blanks (some drivers pad), is a plain decimal (`100`, `24.0`, `-60`, `0.5`) that a double holds exactly
- * enough, and the variable is not an identifier or date (a name segment in TEXT_SEGMENTS: `serial`, `id`,
- * `productid`, `vendorid`, `model`, `version`, `date`…). Everything else stays the exact string NUT sent:
- * leading zeros (`ups.serial: "000123"`, `ups.productid: "0501"`, `ups.vendorid: "0764"`), hex (`051d`),
- * exponents, versions (`2.8.0`), words.
+ * The variables numeric Home Assistant sensors read (a unit, a state class): in the state they are a number or null,
+ * never text. Home Assistant refuses a word (`XX.X`) on such a sensor and keeps the last value on an absent one;
+ * null renders as None, which it shows as unknown. This is the state's own rule, not only discovery's, so every
+ * subscriber can rely on it; the raw text is not kept beside it: a placeholder says "no reading" and nothing more,
+ * a clock-form runtime converts without loss, and `upsc` shows what the driver wrote.
  */
-export function parseNutValue(name: string, raw: string): string | number {
-  if (name.split('.').some((segment) => TEXT_SEGMENTS.has(segment))) return raw;
-  const trimmed = raw.trim();
-  if (!PLAIN_DECIMAL.test(trimmed)) return raw;
-  const value = Number(trimmed);
-  const integerDigits = trimmed.replace(/^-/, '').split('.')[0] ?? '';
-  // Past 15 significant integer digits a double may not hold the value; such "numbers" are ids anyway.
-  if (!Number.isFinite(value) || integerDigits.length > 15) return raw;
-  return value;
+const MEASUREMENT_VARIABLES: ReadonlySet<string> = new Set(NUMERIC_SENSORS.map((spec) => spec.variable));
+
+/** The JSON value of one NUT variable in the state: see parseMeasurement (measurements) and parseNutValue. */
+export function stateValue(name: string, raw: string): string | number | null {
+  return MEASUREMENT_VARIABLES.has(name) ? parseMeasurement(name, raw) : parseNutValue(name, raw);
 }
 
 /**
- * The retained JSON on `<base>/<ups>` (see UpsStateJson): variables per parseNutValue, then the agent's keys, with
+ * The retained JSON on `<base>/<ups>` (see UpsStateJson): variables per stateValue, then the agent's keys, with
  * `power_w`, `power_source` and `energy_kwh` when the UPS has a power source (`energy`, from the energy meter), and
  * the supervisor's `episodes_24h` when given (`episodes`, from the episode counter).
  */
@@ -58,10 +32,10 @@ export function stateJson(
   energy?: EnergyReading,
   episodes?: EpisodeCounts,
 ): UpsStateJson {
-  const vars: Record<string, string | number> = {};
+  const vars: Record<string, string | number | null> = {};
   for (const name of Object.keys(snapshot.vars).sort()) {
     const raw = snapshot.vars[name];
-    if (raw !== undefined) vars[name] = parseNutValue(name, raw);
+    if (raw !== undefined) vars[name] = stateValue(name, raw);
   }
   // Assigned after the variables: a malformed dot-less variable name can never replace the agent's own keys.
   return {
@@ -124,6 +98,7 @@ function supervisorJson(snapshot: UpsSnapshot, now: number): SupervisorJson {
       lastFreshAt === undefined || !Number.isFinite(lastFreshAt)
         ? null
         : Math.max(0, Math.floor((now - lastFreshAt) / 1000)),
+    usb_problem: view.usbProblem ?? null,
   };
 }
 

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { connectSocket, type SocketErrorFactory, watchSocket } from './connectSocket.js';
+import { connectSocket, type SocketErrorFactory } from './connectSocket.js';
 import { NutClientError, NutConnectionError, NutProtocolError, NutTimeoutError } from './errors.js';
 import {
   type InstcmdLines,
@@ -18,9 +18,9 @@ import {
   instcmdLines,
   runInstcmd,
 } from './instcmdSession.js';
+import { LineSplitter, readLines } from './lineReader.js';
 import {
   buildRequest,
-  LineSplitter,
   lineReply,
   listReply,
   maskRequest,
@@ -97,7 +97,8 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       maxListItems: opts.maxListItems ?? DEFAULTS.maxListItems,
     };
     this.log = opts.logger;
-    this.splitter = this.newSplitter();
+    // Replaced per connection (readLines); this one only answers lineBuffer before the first.
+    this.splitter = new LineSplitter({ maxLineBytes: this.opts.maxLineBytes });
   }
 
   get connected(): boolean {
@@ -270,11 +271,16 @@ export class NutClient extends EventEmitter<NutClientEvents> {
 
   private attach(socket: net.Socket): void {
     this.socket = socket;
-    this.splitter = this.newSplitter();
-    watchSocket(
+    this.splitter = readLines(
       socket,
-      (chunk) => this.onData(socket, chunk),
-      (error) => this.drop(socket, error),
+      { maxLineBytes: this.opts.maxLineBytes },
+      {
+        owns: () => socket === this.socket,
+        line: (line) => this.onLine(socket, line),
+        // Without discardOverlong an over-long line always comes with its error; the reply it belonged to is lost.
+        overlong: (error) => error && this.drop(socket, error, this.queue[0], error),
+        close: (error) => this.drop(socket, error),
+      },
       { makeError: connectionError, lost: 'upsd connection lost', closed: 'upsd closed the connection' },
     );
     this.armKeepAlive();
@@ -282,38 +288,29 @@ export class NutClient extends EventEmitter<NutClientEvents> {
     this.emit('connect');
   }
 
-  private onData(socket: net.Socket, chunk: Buffer): void {
-    if (socket !== this.socket) return;
-    let lines: string[];
-    try {
-      lines = this.splitter.push(chunk);
-    } catch (err) {
-      this.drop(socket, err as Error, this.queue[0], err as Error);
+  /** One reply line, for the request at the head of the queue; anything unexpected drops the connection. */
+  private onLine(socket: net.Socket, line: string): void {
+    const head = this.queue[0];
+    if (!head) {
+      this.drop(socket, new NutProtocolError('reply without a request', line));
       return;
     }
-    for (const line of lines) {
-      const head = this.queue[0];
-      if (!head) {
-        this.drop(socket, new NutProtocolError('reply without a request', line));
+    try {
+      const step = head.reader.read(line);
+      if (!step.done) return;
+      this.queue.shift();
+      clearTimeout(head.timer);
+      head.resolve(step.value);
+    } catch (err) {
+      const error = err instanceof NutClientError ? err.attachRequest(head.request) : (err as Error);
+      if (error instanceof NutProtocolError || !(error instanceof NutClientError)) {
+        this.drop(socket, error, head, error);
         return;
       }
-      try {
-        const step = head.reader.read(line);
-        if (!step.done) continue;
-        this.queue.shift();
-        clearTimeout(head.timer);
-        head.resolve(step.value);
-      } catch (err) {
-        const error = err instanceof NutClientError ? err.attachRequest(head.request) : (err as Error);
-        if (error instanceof NutProtocolError || !(error instanceof NutClientError)) {
-          this.drop(socket, error, head, error);
-          return;
-        }
-        // ERR <code>: a complete, well-formed reply; the connection stays usable.
-        this.queue.shift();
-        clearTimeout(head.timer);
-        head.reject(error);
-      }
+      // ERR <code>: a complete, well-formed reply; the connection stays usable.
+      this.queue.shift();
+      clearTimeout(head.timer);
+      head.reject(error);
     }
   }
 
@@ -361,10 +358,6 @@ export class NutClient extends EventEmitter<NutClientEvents> {
       this.send(buildRequest('VER'), textReply()).catch(() => undefined);
     }, delayMs);
     this.keepAliveTimer.unref();
-  }
-
-  private newSplitter(): LineSplitter {
-    return new LineSplitter({ maxLineBytes: this.opts.maxLineBytes });
   }
 }
 

@@ -13,10 +13,10 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { connectSocket, type SocketErrorFactory, watchSocket } from './connectSocket.js';
+import { connectSocket, type SocketErrorFactory } from './connectSocket.js';
 import { parseDriverLine } from './driverLine.js';
 import { DriverSocketError } from './errors.js';
-import { LineSplitter } from './protocol.js';
+import { readLines } from './lineReader.js';
 
 export interface DriverSocketOptions {
   path: string;
@@ -80,7 +80,6 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
   private readonly log: Logger | undefined;
   private socket: net.Socket | undefined;
   private connectingSocket: net.Socket | undefined;
-  private splitter: LineSplitter;
   private readonly varsMap = new Map<string, string>();
   private readonly commandSet = new Set<string>();
   private staleFlag: boolean | undefined;
@@ -101,7 +100,6 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     this.path = opts.path;
     this.maxLineBytes = opts.maxLineBytes ?? 64 * 1024;
     this.log = opts.logger;
-    this.splitter = this.newSplitter();
   }
 
   get connected(): boolean {
@@ -231,11 +229,20 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
 
   private attach(socket: net.Socket): void {
     this.socket = socket;
-    this.splitter = this.newSplitter();
-    watchSocket(
+    readLines(
       socket,
-      (chunk) => this.onData(socket, chunk),
-      (error) => this.detach(socket, error),
+      { maxLineBytes: this.maxLineBytes, discardOverlong: true },
+      {
+        // A listener may close() us; stop handling lines of a connection we no longer own.
+        owns: () => socket === this.socket,
+        line: (line) => this.handleLine(line),
+        overlong: () =>
+          this.log?.warn(
+            { path: this.path, maxLineBytes: this.maxLineBytes },
+            'driver socket: over-long line skipped',
+          ),
+        close: (error) => this.detach(socket, error),
+      },
       { makeError: socketError, lost: `driver socket ${this.path}`, closed: `driver closed ${this.path}` },
     );
     this.log?.debug({ path: this.path }, 'driver socket: connected');
@@ -253,23 +260,6 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     pendingDump?.reject(reason);
     this.log?.debug({ path: this.path, err: error?.message }, 'driver socket: closed');
     this.emit('close', error);
-  }
-
-  private onData(socket: net.Socket, chunk: Buffer): void {
-    if (socket !== this.socket) return;
-    const skipped = this.splitter.discardedLines;
-    const lines = this.splitter.push(chunk);
-    if (this.splitter.discardedLines !== skipped) {
-      this.log?.warn(
-        { path: this.path, maxLineBytes: this.maxLineBytes },
-        'driver socket: over-long line skipped',
-      );
-    }
-    for (const line of lines) {
-      // A listener may close() us; stop handling lines of a connection we no longer own.
-      if (socket !== this.socket) return;
-      this.handleLine(line);
-    }
   }
 
   private handleLine(line: string): void {
@@ -352,10 +342,5 @@ export class DriverSocket extends EventEmitter<DriverSocketEvents> {
     this.owedPongs = 0;
     this.owedDumps = 0;
     this.reportedPid = undefined;
-    this.splitter = this.newSplitter();
-  }
-
-  private newSplitter(): LineSplitter {
-    return new LineSplitter({ maxLineBytes: this.maxLineBytes, discardOverlong: true });
   }
 }

@@ -8,7 +8,6 @@
  * parameter and without TRACKING (with TRACKING the driver sees `TRACKING <id>` as arguments and survives).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NutClient } from './client.js';
 import { isNutError, NutProtocolError } from './errors.js';
 import { buildRequest } from './protocol.js';
 
@@ -32,6 +31,19 @@ export type InstcmdResult =
   | { outcome: 'tracking-refused'; code: string }
   /** upsd refused SET TRACKING (`trackingRefused`); sent untracked as allowed, and upsd accepted it: no verdict. */
   | { outcome: 'untracked'; trackingRefused: string };
+
+/**
+ * What the exchange needs of its connection: NutClient's session steps (a fresh client, see NutClient.instcmd).
+ * Named here so this file does not import the client that imports it.
+ */
+export interface InstcmdSession {
+  authenticate(lines: Pick<InstcmdLines, 'username' | 'password'>): Promise<void>;
+  enableTracking(): Promise<void>;
+  sendInstcmd(line: string, tracked: boolean): Promise<string>;
+  trackingStatus(id: string): Promise<'PENDING' | 'SUCCESS'>;
+  logout(): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** Request lines, built (and so validated) before anything is sent. */
 export interface InstcmdLines {
@@ -62,11 +74,11 @@ const POLL_DELAYS_MS = [50, 100, 200, 400];
 const POLL_MAX_DELAY_MS = 500;
 
 /**
- * Runs the exchange on `session` (a fresh NutClient, closed here). Throws what the session throws, with the
+ * Runs the exchange on `session` (a fresh connection, closed here). Throws what the session throws, with the
  * password cut out of the message.
  */
 export async function runInstcmd(
-  session: NutClient,
+  session: InstcmdSession,
   lines: InstcmdLines,
   options: InstcmdOptions,
 ): Promise<InstcmdResult> {
@@ -80,7 +92,7 @@ export async function runInstcmd(
 }
 
 async function exchange(
-  session: NutClient,
+  session: InstcmdSession,
   lines: InstcmdLines,
   options: InstcmdOptions,
 ): Promise<InstcmdResult> {
@@ -100,7 +112,11 @@ async function exchange(
   return result;
 }
 
-async function followTracking(session: NutClient, id: string, timeoutMs: number): Promise<InstcmdResult> {
+async function followTracking(
+  session: InstcmdSession,
+  id: string,
+  timeoutMs: number,
+): Promise<InstcmdResult> {
   const started = Date.now();
   for (let poll = 0; ; poll++) {
     try {

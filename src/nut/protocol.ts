@@ -1,7 +1,7 @@
 /**
  * The NUT line protocol (RFC 9271) as pure functions and small I/O-free state machines: tokenizing reply lines,
- * building request lines safely, splitting a byte stream into bounded lines, and interpreting replies. A driver's
- * unix socket uses the same quoting (driverLine.ts).
+ * building request lines safely, and interpreting replies. A driver's unix socket uses the same quoting
+ * (driverLine.ts); both read their sockets through lineReader.ts.
  */
 import { NutArgumentError, NutError, NutProtocolError } from './errors.js';
 
@@ -111,76 +111,6 @@ export function buildRequest(
 export function maskRequest(line: string): string {
   if (line.startsWith('PASSWORD')) return /^PASSWORD\b/.test(line) ? 'PASSWORD ***' : line.replace(/\n$/, '');
   return line.endsWith('\n') ? line.slice(0, -1) : line;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Splitting a byte stream into lines, with a hard bound on what is buffered.
-
-export interface LineSplitterOptions {
-  maxLineBytes: number;
-  /** true: skip an over-long line and carry on (driver socket); false: throw NutProtocolError (upsd). */
-  discardOverlong?: boolean;
-}
-
-/**
- * Accepts chunks of any size (one byte at a time works) and returns complete lines without the LF (and without
- * a CR before it). Lines are split on bytes before decoding, so a UTF-8 character split across chunks is fine.
- * The partial line never holds more than maxLineBytes.
- */
-export class LineSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private discarding = false;
-  /** Largest number of bytes ever held for an incomplete line (for tests and diagnostics). */
-  peakBufferedBytes = 0;
-  /** Over-long lines skipped in discard mode. */
-  discardedLines = 0;
-
-  constructor(private readonly opts: LineSplitterOptions) {}
-
-  get bufferedBytes(): number {
-    return this.size;
-  }
-
-  push(chunk: Buffer): string[] {
-    const lines: string[] = [];
-    let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(0x0a, start);
-      const end = nl === -1 ? chunk.length : nl;
-      if (this.discarding) {
-        if (nl === -1) break;
-        this.discarding = false;
-        start = nl + 1;
-        continue;
-      }
-      if (this.size + (end - start) > this.opts.maxLineBytes) {
-        this.parts = [];
-        this.size = 0;
-        if (!this.opts.discardOverlong) {
-          throw new NutProtocolError(`line longer than ${this.opts.maxLineBytes} bytes`);
-        }
-        this.discarding = true;
-        this.discardedLines++;
-        continue;
-      }
-      if (nl === -1) {
-        // Copy, so a small tail does not pin a whole socket chunk in memory.
-        this.parts.push(Buffer.from(chunk.subarray(start)));
-        this.size += chunk.length - start;
-        this.peakBufferedBytes = Math.max(this.peakBufferedBytes, this.size);
-        break;
-      }
-      const tail = chunk.subarray(start, nl);
-      const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
-      this.parts = [];
-      this.size = 0;
-      const text = bytes.toString('utf8');
-      lines.push(text.endsWith('\r') ? text.slice(0, -1) : text);
-      start = nl + 1;
-    }
-    return lines;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

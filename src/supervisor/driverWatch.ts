@@ -3,11 +3,14 @@ import type { Logger } from '../logger.js';
 import type { UpsConfEntry } from '../nut/confParser.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import type { NutSetup } from '../nut/nutSetup.js';
-import { driverLogSignal } from './driverLog.js';
+import { isUsbDriver } from '../usb/usbMatch.js';
+import { type UsbProblem, usbProblemOf, worseProblem } from '../usb/usbProblem.js';
+import { driverLogSignal, RepeatedLine } from './driverLog.js';
 import { DriverProbe } from './driverProbe.js';
 import type { ManagedProcess } from './managedProcess.js';
 import { SpinWatchdog } from './spinWatchdog.js';
 import type { MachineInput } from './upsStateMachine.js';
+import { UsbProblemReport } from './usbProblemReport.js';
 
 export interface DriverWatchDeps {
   ups: UpsConfEntry;
@@ -17,6 +20,7 @@ export interface DriverWatchDeps {
     probeTimeout: number;
     spinCpuShare: number;
     spinDuration: number;
+    usbWaitRetry: number;
   };
   bus: EventBus;
   log: Logger;
@@ -51,12 +55,31 @@ export class DriverWatch {
   driverStale = false;
   /** When the last driver called hung last answered: upsd kept serving its old values since, not fresh data. */
   hungSilentSince: number | undefined;
+  /** Why the current driver process could not get at its USB device, in its own words (usbProblem.ts). */
+  usbProblem: { problem: UsbProblem; line: string } | undefined;
+  /** usbhid-ups's "No such device" lines of the current process (driverLog.ts). */
+  private deviceGone = new RepeatedLine();
+  private deviceGoneReported = false;
+  /** The UPS's USB problem as said to the world, across driver processes. */
+  readonly problemReport: UsbProblemReport;
 
   constructor(deps: DriverWatchDeps) {
     this.deps = deps;
+    const { ups, timings, bus, log, now } = deps;
+    this.problemReport = new UsbProblemReport({
+      ups: ups.name,
+      options: ups.options,
+      retryMs: timings.usbWaitRetry,
+      bus,
+      log,
+      now,
+    });
   }
 
   attach(driver: ManagedProcess, childPid: number): void {
+    this.usbProblem = undefined;
+    this.deviceGone.reset();
+    this.deviceGoneReported = false;
     this.attachProbe(driver, childPid);
     this.attachSpinWatchdog(driver, childPid);
   }
@@ -66,12 +89,26 @@ export class DriverWatch {
    * its word that the data is stale, one poll before its DATASTALE.
    */
   driverSaid(driver: ManagedProcess, line: string): void {
-    const { ups } = this.deps;
-    if (driverLogSignal(ups.driver, line) !== 'comm-lost' || !this.deps.isCurrent(driver)) return;
-    this.reportStale(
-      'driver-log',
-      `${ups.driver} logged that it lost the UPS after its own retries: data stale`,
-    );
+    const { ups, now } = this.deps;
+    if (!this.deps.isCurrent(driver)) return;
+    if (isUsbDriver(ups.driver)) {
+      const problem = worseProblem(this.usbProblem?.problem, usbProblemOf(line));
+      if (problem !== this.usbProblem?.problem && problem) this.usbProblem = { problem, line };
+    }
+    const signal = driverLogSignal(ups.driver, line);
+    if (signal === 'comm-lost')
+      this.reportStale(
+        'driver-log',
+        `${ups.driver} logged that it lost the UPS after its own retries: data stale`,
+      );
+    // Once per process: a frozen driver goes on writing the line until it is restarted.
+    if (signal === 'device-gone' && this.deviceGone.feed(now()) && !this.deviceGoneReported) {
+      this.deviceGoneReported = true;
+      this.reportStale(
+        'driver-log',
+        `${ups.driver} keeps failing with "No such device" and does not reconnect (NUT #1986): upsd serves its last values as if fresh; restarting it`,
+      );
+    }
   }
 
   /** The driver's own word that its data is stale (its DATASTALE or its log), to the log, the bus and the machine. */

@@ -1,3 +1,5 @@
+import type { UsbProblem } from '../usb/usbProblem.js';
+
 /** Shared vocabulary of the supervisor: what a UPS's supervision state is, and why a driver gets restarted. */
 
 /**
@@ -59,6 +61,8 @@ export interface SupervisorView {
   lastFreshAt?: number;
   /** pid of the running driver process. */
   childPid?: number;
+  /** Why a USB driver cannot get at its device (usbProblem.ts), while that lasts. */
+  usbProblem?: UsbProblem;
 }
 
 /** Everything known about one UPS at one moment. */

@@ -6,10 +6,11 @@ import type { UpsConfEntry } from '../nut/confParser.js';
 import { knock } from '../nut/knock.js';
 import type { DriverSocketCapabilities } from '../nut/nutCapabilities.js';
 import { driverBinary, driverSocketPath, type NutSetup, userArgs } from '../nut/nutSetup.js';
-import type { UsbResetter } from '../usb/usbReset.js';
+import { isUsbDriver, usbSelector } from '../usb/usbMatch.js';
+import { UsbResetter } from '../usb/usbReset.js';
 import { DriverWatch } from './driverWatch.js';
-import { waitForFreshStatus } from './freshStatus.js';
 import { describeExit, ManagedProcess } from './managedProcess.js';
+import { climbLadder, type LadderContext } from './recoveryLadder.js';
 import { circuitWords } from './recoveryPolicy.js';
 import type { RecoveryReason, UpsSnapshot } from './types.js';
 import { UpsReadings } from './upsReadings.js';
@@ -80,6 +81,8 @@ export class UpsSupervisor {
   private lastRestartReason: RecoveryReason | undefined;
   private recovery: Promise<void> | undefined;
   private readonly restartWaiters: Array<(outcome: RestartOutcome) => void> = [];
+  private readonly ladder: LadderContext;
+  private readonly stopping = new AbortController();
 
   constructor(deps: UpsSupervisorDeps) {
     this.deps = deps;
@@ -111,6 +114,27 @@ export class UpsSupervisor {
         this.lastFreshAt = this.now();
       },
     });
+    const usbView = isUsbDriver(deps.ups.driver)
+      ? (deps.usbResetter ?? new UsbResetter({ sysfsRoot: deps.timings.sysfsRoot }))
+      : undefined;
+    this.ladder = {
+      ups: this.name,
+      timings: deps.timings,
+      bus: deps.bus,
+      log: this.log,
+      now: this.now,
+      client: deps.client,
+      rung: this.usbResetRung,
+      stopped: () => this.stopped,
+      stopping: this.stopping.signal,
+      current: () => this.driver,
+      closeWatch: () => this.watch.close(),
+      startDriver: (quiet) => this.startDriver(quiet),
+      knock: this.knockOnSocket,
+      usbProblem: () => this.watch.usbProblem,
+      reportUsbProblem: (problem, line) => this.watch.problemReport.report(problem, line),
+      deviceVisible: async () => usbView?.sees(usbSelector(deps.ups.options)),
+    };
     this.readings = new UpsReadings({
       ups: this.name,
       bus: deps.bus,
@@ -144,6 +168,7 @@ export class UpsSupervisor {
     if (this.stopped) return;
     this.prepareStop();
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.tickTimer);
     await this.watch.close();
     await this.recovery?.catch(() => undefined);
@@ -206,6 +231,7 @@ export class UpsSupervisor {
         ...(this.lastRestartReason ? { lastRestartReason: this.lastRestartReason } : {}),
         ...(this.lastFreshAt ? { lastFreshAt: this.lastFreshAt } : {}),
         ...(this.driverPid ? { childPid: this.driverPid } : {}),
+        ...(this.watch.problemReport.problem ? { usbProblem: this.watch.problemReport.problem } : {}),
       },
     };
   }
@@ -223,6 +249,7 @@ export class UpsSupervisor {
           ? this.lastFreshAt
           : Math.min(this.lastFreshAt, silentSince);
     }
+    if (state.name === 'ok') this.watch.problemReport.clear();
     if (state.name !== before.name) {
       this.log.info(
         { from: before.name, to: state.name, input: input.type },
@@ -303,7 +330,8 @@ export class UpsSupervisor {
 
   // --- the driver process and its probe --------------------------------------------------------------------------
 
-  private startDriver(): ManagedProcess {
+  /** `quiet`: a start while waiting for the USB device (recoveryLadder.ts): debug log only, nothing on the bus. */
+  private startDriver(quiet = false): ManagedProcess {
     const { ups, setup, bus } = this.deps;
     const driver = new ManagedProcess({
       label: `${ups.driver} -a ${ups.name}`,
@@ -316,25 +344,22 @@ export class UpsSupervisor {
     this.driver = driver;
     const childPid = driver.start();
     if (childPid !== undefined) {
-      this.log.info({ childPid }, `started ${ups.driver}`);
-      bus.emit('driver-started', { ups: this.name, childPid, at: this.now() });
+      this.log[quiet ? 'debug' : 'info']({ childPid }, `started ${ups.driver}`);
+      if (!quiet) bus.emit('driver-started', { ups: this.name, childPid, at: this.now() });
       this.watch.attach(driver, childPid);
     }
     void driver.exited.then((exit) => {
       const pid = childPid ?? 0;
-      this.log[exit.expected ? 'info' : 'warn'](
+      this.log[quiet ? 'debug' : exit.expected ? 'info' : 'warn'](
         { childPid: pid, code: exit.code, signal: exit.signal, spawnError: exit.spawnError },
         `${ups.driver} exited${exit.expected ? '' : ' unexpectedly'} (${describeExit(exit)})`,
       );
-      bus.emit('driver-exited', {
-        ups: this.name,
-        childPid: pid,
-        code: exit.code,
-        signal: exit.signal,
-        expected: exit.expected,
-        at: this.now(),
-      });
+      const { code, signal, expected } = exit;
+      if (!quiet)
+        bus.emit('driver-exited', { ups: this.name, childPid: pid, code, signal, expected, at: this.now() });
       if (this.driver !== driver) return;
+      const problem = this.watch.usbProblem;
+      if (problem && !exit.expected) this.watch.problemReport.report(problem.problem, problem.line);
       void this.watch.close();
       if (!exit.expected && !this.stopped) this.dispatch({ type: 'driver-exited' });
     });
@@ -350,43 +375,16 @@ export class UpsSupervisor {
 
   // --- the recovery ladder ---------------------------------------------------------------------------------------
 
-  /** SIGTERM (+SIGCONT), wait; SIGKILL; start; confirm fresh data through upsd. Each step bounded in time. */
+  /** The ladder (recoveryLadder.ts), with the bookkeeping around it: counts, events, the machine's next input. */
   private async runRecovery(reason: RecoveryReason, attempt: number): Promise<void> {
-    const { bus, timings, ups } = this.deps;
+    const { bus, ups } = this.deps;
     const startedAt = this.now();
     this.restarts += 1;
     this.lastRestartAt = startedAt;
     this.lastRestartReason = reason;
     this.log.warn({ reason, attempt }, `recovering ${ups.driver} (${reason}, attempt ${attempt})`);
     bus.emit('recovering', { ups: this.name, reason, attempt, at: startedAt });
-
-    await this.watch.close();
-    const old = this.driver;
-    if (old?.running) {
-      const { forced } = await old.stop(timings.stopTimeout, this.knockOnSocket);
-      if (forced) {
-        this.log.warn(
-          { childPid: old.pid },
-          `driver ignored SIGTERM for ${timings.stopTimeout} ms: SIGKILLed`,
-        );
-        bus.emit('force-killed', { ups: this.name, childPid: old.pid ?? 0, at: this.now() });
-      }
-    }
-    if (this.stopped) return;
-    // Between the old driver's exit and the new one's start: nothing holds the device while it re-enumerates.
-    await this.usbResetRung?.beforeAttempt(attempt);
-    if (this.stopped) return;
-
-    const driver = this.startDriver();
-    const result = await waitForFreshStatus({
-      client: this.deps.client,
-      ups: this.name,
-      driver,
-      deadline: startedAt + timings.verifyTimeout,
-      timeoutMs: timings.verifyTimeout,
-      now: this.now,
-      stopped: () => this.stopped,
-    });
+    const result = await climbLadder(this.ladder, attempt, startedAt);
     if (result.ok) this.readings.noteStatus(result.status, 'upsd');
     if (this.stopped) return;
     if (!result.ok) {

@@ -6,7 +6,7 @@ import { UsbResetter } from '../usb/usbReset.js';
 
 export interface UsbResetRungDeps {
   ups: UpsConfEntry;
-  timings: { usbReset: boolean; usbResetAfter: number; sysfsRoot: string };
+  timings: { usbReset: boolean; usbResetAfter: number; usbResetOnStuck: boolean; sysfsRoot: string };
   bus: EventBus;
   log: Logger;
   now: () => number;
@@ -40,16 +40,20 @@ export class UsbResetRung {
     return new UsbResetRung(deps, resetter);
   }
 
-  /** Before recovery attempt `attempt` (1-based): resets the device when enough attempts have failed. */
-  async beforeAttempt(attempt: number): Promise<void> {
+  /**
+   * Before recovery attempt `attempt` (1-based): resets the device when enough attempts have failed, or at once when
+   * the old driver was stuck in the kernel (`stuck`: its words, procStuck.ts) and USB_RESET_ON_STUCK is on.
+   */
+  async beforeAttempt(attempt: number, stuck?: string): Promise<void> {
     const failed = attempt - 1;
     const { bus, ups, log, now, timings } = this.deps;
-    if (failed < timings.usbResetAfter) return;
+    const onStuck = stuck !== undefined && timings.usbResetOnStuck;
+    if (failed < timings.usbResetAfter && !onStuck) return;
+    const why = onStuck ? `the old driver ${stuck}` : `${failed} failed restarts`;
     const outcome = await this.resetter.reset(usbSelector(ups.options));
-    const fields = { result: outcome.result, device: outcome.device, failedAttempts: failed };
-    if (outcome.result === 'reset')
-      log.warn(fields, `USB device reset after ${failed} failed restarts: ${outcome.detail}`);
-    else log.error(fields, `USB device not reset (${outcome.result}): ${outcome.detail}`);
+    const fields = { result: outcome.result, device: outcome.device, failedAttempts: failed, stuck };
+    if (outcome.result === 'reset') log.warn(fields, `USB device reset (${why}): ${outcome.detail}`);
+    else log.error(fields, `USB device not reset (${outcome.result}; ${why}): ${outcome.detail}`);
     bus.emit('usb-reset', { ups: ups.name, ...outcome, at: now() });
   }
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chooseUsbDevice, type UsbDeviceInfo, type UsbSelector } from './usbMatch.js';
+import { chooseUsbDevice, matchesSelector, type UsbDeviceInfo, type UsbSelector } from './usbMatch.js';
 
 /**
  * Resets a UPS's USB device through sysfs by toggling its `authorized` attribute (0, then 1): the kernel unbinds
@@ -68,6 +68,15 @@ export class UsbResetter {
       devices.push(device);
     }
     return devices;
+  }
+
+  /**
+   * Whether a device matching `selector` is on the bus: true/false, or undefined when this sysfs has no USB bus or
+   * the selector names nothing to match by (no vendorid, productid, …).
+   */
+  async sees(selector: UsbSelector): Promise<boolean | undefined> {
+    if (!this.available() || Object.keys(selector).length === 0) return undefined;
+    return (await this.listDevices()).some((d) => matchesSelector(d, selector));
   }
 
   /** Resets the one device that matches `selector`; touches nothing when none or several match. */

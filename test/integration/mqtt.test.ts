@@ -35,7 +35,9 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
             'input.frequency': '60.0',
             'ups.realpower': 162,
             'ups.power': 180,
-            'ups.temperature': '25.0',
+            // Shapes some real drivers send: a runtime as minutes:seconds, a placeholder temperature.
+            'battery.runtime': '64:41',
+            'ups.temperature': 'XX.X',
           }),
         },
       ],
@@ -99,6 +101,15 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     // Every NUT variable is there under its NUT name.
     const vars = await lab.upsc('ups1');
     for (const name of Object.keys(vars)) expect(state).toHaveProperty([name]);
+  });
+
+  it('publishes a runtime written as minutes:seconds in seconds, and a placeholder temperature as null', async () => {
+    const retained = await retainedOn(broker, ['nut/ups2']);
+    const state = JSON.parse(retained.get('nut/ups2') ?? '{}') as Record<string, unknown>;
+    expect((await lab.upsc('ups2'))['ups.temperature']).toBe('XX.X');
+    expect(state['battery.runtime']).toBe(3881);
+    expect(state).toHaveProperty(['ups.temperature'], null);
+    expect(state['ups.realpower']).toBe(162);
   });
 
   it('does not republish the state of a UPS whose data does not change (2.8.1+ drivers flip driver.state on every update)', async () => {
@@ -170,7 +181,8 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
       availability_mode: 'all',
       device_class: 'battery',
       state_topic: 'nut/ups1',
-      value_template: "{{ value_json['battery.charge'] }}",
+      value_template:
+        "{{ value_json['battery.charge'] if value_json['battery.charge'] is number else None }}",
       unit_of_measurement: '%',
       state_class: 'measurement',
     });
@@ -191,7 +203,8 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
       expect(c.unit_of_measurement).toBe(unit);
       expect(c.state_class).toBe('measurement');
       expect(c.state_topic).toBe('nut/ups1');
-      expect(c.value_template).toBe(`{{ value_json['${variable}'] }}`);
+      const value = `value_json['${variable}']`;
+      expect(c.value_template).toBe(`{{ ${value} if ${value} is number else None }}`);
       expect(c.availability).toEqual(upsAvailability);
       expect(c.availability_mode).toBe('all');
       expect(c.device).toEqual(device);
@@ -220,25 +233,27 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
       expect(c.availability).toEqual(object === 'driver_problem' ? bridgeAvailability : upsAvailability);
     }
 
-    expect(config('sensor', 'nut_ups1', 'supervisor_state')).toMatchObject({
-      device_class: 'enum',
-      entity_category: 'diagnostic',
-      options: ['starting', 'ok', 'suspect', 'recovering', 'backoff', 'failed', 'stopped'],
-      availability: bridgeAvailability,
-    });
-    expect(config('sensor', 'nut_ups1', 'restart_count')).toMatchObject({
-      state_class: 'total_increasing',
-      entity_category: 'diagnostic',
-    });
-    expect(config('sensor', 'nut_ups1', 'last_restart')).toMatchObject({
-      device_class: 'timestamp',
-      value_template: '{{ value_json.supervisor.last_restart_at }}',
-    });
-    expect(config('sensor', 'nut_ups1', 'last_restart_reason')).toMatchObject({ device_class: 'enum' });
-    expect(config('sensor', 'nut_ups1', 'data_age')).toMatchObject({
-      device_class: 'duration',
-      unit_of_measurement: 's',
-    });
+    // The supervisor's diagnostics: all readable while the UPS is offline.
+    const diagnostics: Record<string, Record<string, unknown>> = {
+      supervisor_state: {
+        device_class: 'enum',
+        options: ['starting', 'ok', 'suspect', 'recovering', 'backoff', 'failed', 'stopped'],
+      },
+      restart_count: { state_class: 'total_increasing' },
+      last_restart: {
+        device_class: 'timestamp',
+        value_template: '{{ value_json.supervisor.last_restart_at }}',
+      },
+      last_restart_reason: { device_class: 'enum' },
+      data_age: { device_class: 'duration', unit_of_measurement: 's' },
+    };
+    for (const [object, fields] of Object.entries(diagnostics)) {
+      expect(config('sensor', 'nut_ups1', object), object).toMatchObject({
+        ...fields,
+        entity_category: 'diagnostic',
+        availability: bridgeAvailability,
+      });
+    }
     expect(config('button', 'nut_ups1', 'restart_driver')).toMatchObject({
       unique_id: 'nut-mqtt/nut/ups1/restart_driver',
       device_class: 'restart',

@@ -121,6 +121,7 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         'homeassistant/sensor/nut-mqtt_cp1500/stale_episodes_24h/config',
         'homeassistant/sensor/nut-mqtt_cp1500/hang_episodes_24h/config',
         'homeassistant/sensor/nut-mqtt_cp1500/spin_episodes_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/usb_problem/config',
         'homeassistant/button/nut-mqtt_cp1500/restart_driver/config',
         'homeassistant/button/nut-mqtt_cp1500/instcmd_beeper_disable/config',
         'homeassistant/button/nut-mqtt_cp1500/instcmd_beeper_enable/config',
@@ -147,7 +148,8 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
       availability_mode: 'all',
       device_class: 'battery',
       state_topic: 'nut-mqtt/cp1500',
-      value_template: "{{ value_json['battery.charge'] }}",
+      value_template:
+        "{{ value_json['battery.charge'] if value_json['battery.charge'] is number else None }}",
       unit_of_measurement: '%',
       state_class: 'measurement',
     });
@@ -158,7 +160,8 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
       device_class: 'duration',
       unit_of_measurement: 's',
       state_class: 'measurement',
-      value_template: "{{ value_json['battery.runtime'] }}",
+      value_template:
+        "{{ value_json['battery.runtime'] if value_json['battery.runtime'] is number else None }}",
     });
     for (const id of ['battery_voltage', 'input_voltage', 'output_voltage']) {
       expect(find(messages, 'sensor', id), id).toMatchObject({
@@ -171,7 +174,9 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
     const load = find(messages, 'sensor', 'load');
     expect(load).toMatchObject({ unit_of_measurement: '%', state_class: 'measurement', name: 'Load' });
     expect(load.device_class).toBeUndefined();
-    expect(load.value_template).toBe("{{ value_json['ups.load'] }}");
+    expect(load.value_template).toBe(
+      "{{ value_json['ups.load'] if value_json['ups.load'] is number else None }}",
+    );
   });
 
   it('shows the readable status from status_label', () => {
@@ -256,16 +261,7 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
       options: RECOVERY_REASON_OPTIONS,
       value_template: '{{ value_json.supervisor.last_restart_reason }}',
     });
-    expect(RECOVERY_REASON_OPTIONS).toEqual([
-      'hung',
-      'stale',
-      'crashed',
-      'not-connected',
-      'no-data',
-      'manual',
-      'upsd-restarted',
-      'spinning',
-    ]);
+    // The lists themselves are pinned by the README test, which documents them.
     expect(SUPERVISION_STATE_OPTIONS).toHaveLength(7);
     expect(find(messages, 'sensor', 'data_age')).toMatchObject({
       device_class: 'duration',
@@ -368,8 +364,9 @@ describe('sensor units', () => {
 
   it('every built sensor payload (all variables present) passes the same check, state classes included', () => {
     const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
-    // The measurements, the status, five supervisor diagnostics, three episode counts, power and energy.
-    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 2);
+    // The measurements, the status, five supervisor diagnostics, three episode counts, the USB problem (a USB
+    // driver), power and energy.
+    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 1 + 2);
     for (const { topic, payload } of sensors) {
       const { device_class: deviceClass, unit_of_measurement: unit, state_class: stateClass } = payload;
       if (deviceClass === undefined) {
@@ -385,6 +382,17 @@ describe('sensor units', () => {
       if (stateClass === undefined) expect(['enum', 'timestamp'], topic).toContain(deviceClass);
       else expect(allowed.stateClasses, `${topic}: state class ${stateClass}`).toContain(stateClass);
       if (deviceClass === 'enum') expect(payload.options?.length, topic).toBeGreaterThan(0);
+    }
+  });
+
+  it('every sensor reading a NUT variable renders it only when it is a number, else None (unknown)', () => {
+    const guarded = /^\{\{ (value_json\['[a-z0-9._]+'\]) if \1 is number else None \}\}$/;
+    const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
+    const readingNut = sensors.filter((m) => m.payload.value_template?.includes("value_json['"));
+    expect(readingNut).toHaveLength(NUMERIC_SENSORS.length);
+    for (const { topic, payload } of readingNut) {
+      expect(payload.value_template, topic).toMatch(guarded);
+      expect(payload.state_class, topic).toBe('measurement');
     }
   });
 
@@ -429,6 +437,7 @@ describe('buildDiscovery for a UPS with few variables', () => {
       'sensor/stale_episodes_24h',
       'sensor/hang_episodes_24h',
       'sensor/spin_episodes_24h',
+      'sensor/usb_problem',
       'button/restart_driver',
     ]);
     expect(messages[0]?.payload.device).toEqual({

@@ -6,7 +6,6 @@ import { eventPayloads, statusEvents } from '../../src/mqtt/eventPayloads.js';
 import {
   availabilityOf,
   bridgeInfo,
-  parseNutValue,
   REDACTED,
   redactSecrets,
   stateChangeKey,
@@ -108,59 +107,6 @@ describe('topics', () => {
   });
 });
 
-describe('parseNutValue', () => {
-  it('makes plain decimals JSON numbers', () => {
-    expect(parseNutValue('battery.charge', '100')).toBe(100);
-    expect(parseNutValue('battery.voltage', '24.0')).toBe(24);
-    expect(parseNutValue('input.voltage', '121.5')).toBe(121.5);
-    expect(parseNutValue('ups.timer.shutdown', '-60')).toBe(-60);
-    expect(parseNutValue('ups.load', '0')).toBe(0);
-    expect(parseNutValue('input.frequency', '0.5')).toBe(0.5);
-    expect(parseNutValue('input.voltage', ' 230.0 ')).toBe(230);
-  });
-
-  it('keeps leading zeros, hex-ish ids, identifiers and versions as strings', () => {
-    expect(parseNutValue('ups.serial', '000123')).toBe('000123');
-    expect(parseNutValue('ups.productid', '0501')).toBe('0501');
-    expect(parseNutValue('ups.vendorid', '0764')).toBe('0764');
-    expect(parseNutValue('ups.vendorid', '051d')).toBe('051d');
-    expect(parseNutValue('ups.serial', '123456')).toBe('123456');
-    expect(parseNutValue('device.serial', '42')).toBe('42');
-    expect(parseNutValue('ups.productid', '5161')).toBe('5161');
-    expect(parseNutValue('ups.id', '7')).toBe('7');
-    expect(parseNutValue('driver.version.internal', '0.10')).toBe('0.10');
-    expect(parseNutValue('driver.version', '2.8.0')).toBe('2.8.0');
-    expect(parseNutValue('ups.firmware', '1.00')).toBe('1.00');
-    expect(parseNutValue('battery.mfr.date', '2019')).toBe('2019');
-    expect(parseNutValue('ups.model', '1500')).toBe('1500');
-  });
-
-  it('keeps everything that is not a plain decimal as the exact string', () => {
-    for (const raw of [
-      '007',
-      '-07',
-      '1e3',
-      '+5',
-      '.5',
-      '5.',
-      '0x1F',
-      'Infinity',
-      'NaN',
-      '',
-      ' ',
-      '1 2',
-      '12abc',
-    ]) {
-      expect(parseNutValue('ups.load', raw), JSON.stringify(raw)).toBe(raw);
-    }
-    expect(parseNutValue('ups.status', 'OL')).toBe('OL');
-    expect(parseNutValue('ups.test.result', 'No test initiated')).toBe('No test initiated');
-    // Too many digits for a double to hold exactly: an id, not a quantity.
-    expect(parseNutValue('ups.load', '12345678901234567')).toBe('12345678901234567');
-    expect(parseNutValue('ups.load', '123456789012345')).toBe(123456789012345);
-  });
-});
-
 describe('stateChangeKey', () => {
   const withDriverState = (value: string, lastFreshAt = AT) =>
     stateJson(
@@ -224,6 +170,7 @@ describe('stateJson', () => {
       last_restart_at: null,
       last_restart_reason: null,
       seconds_since_fresh: 1,
+      usb_problem: null,
     });
     // 32 NUT variables from the .dev, 4 from the driver, then the agent's two keys.
     expect(Object.keys(state)).toHaveLength(32 + 4 + 2);
@@ -261,6 +208,7 @@ describe('stateJson', () => {
         last_restart_at: '2026-01-02T03:04:05.000Z',
         last_restart_reason: 'hung',
         seconds_since_fresh: 61,
+        usb_problem: null,
       },
     });
   });
@@ -287,6 +235,7 @@ describe('stateJson', () => {
         last_restart_at: null,
         last_restart_reason: null,
         seconds_since_fresh: 0,
+        usb_problem: null,
       },
     });
   });

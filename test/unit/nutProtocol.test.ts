@@ -10,7 +10,6 @@ import {
 } from '../../src/nut/errors.js';
 import {
   buildRequest,
-  LineSplitter,
   lineReply,
   listReply,
   maskRequest,
@@ -252,44 +251,6 @@ describe('LIST replies', () => {
     expect(() => feed(reader, ['BEGIN LIST CMD u', 'CMD u a', 'CMD u b', 'CMD u c'])).toThrow(
       /more than 2 items/,
     );
-  });
-});
-
-describe('LineSplitter', () => {
-  it('reassembles lines from single bytes and strips CR', () => {
-    const splitter = new LineSplitter({ maxLineBytes: 100 });
-    const bytes = Buffer.from('VAR u v "é"\r\nOK\n');
-    const lines = [...bytes].flatMap((b) => splitter.push(Buffer.from([b])));
-    expect(lines).toEqual(['VAR u v "é"', 'OK']);
-    expect(splitter.bufferedBytes).toBe(0);
-  });
-
-  it('returns several lines from one chunk and keeps the tail', () => {
-    const splitter = new LineSplitter({ maxLineBytes: 100 });
-    expect(splitter.push(Buffer.from('a\nb\nc'))).toEqual(['a', 'b']);
-    expect(splitter.bufferedBytes).toBe(1);
-    expect(splitter.push(Buffer.from('d\n'))).toEqual(['cd']);
-  });
-
-  it('throws on an over-long line without buffering past the bound', () => {
-    const splitter = new LineSplitter({ maxLineBytes: 10 });
-    expect(splitter.push(Buffer.from('123456789'))).toEqual([]);
-    expect(() => splitter.push(Buffer.from('abc'))).toThrow(NutProtocolError);
-    expect(splitter.peakBufferedBytes).toBeLessThanOrEqual(10);
-    expect(splitter.bufferedBytes).toBe(0);
-  });
-
-  it('accepts a line of exactly maxLineBytes', () => {
-    const splitter = new LineSplitter({ maxLineBytes: 4 });
-    expect(splitter.push(Buffer.from('abcd\n'))).toEqual(['abcd']);
-  });
-
-  it('in discard mode skips the over-long line and carries on', () => {
-    const splitter = new LineSplitter({ maxLineBytes: 4, discardOverlong: true });
-    expect(splitter.push(Buffer.from('ok\nway too long'))).toEqual(['ok']);
-    expect(splitter.push(Buffer.from(' still\nnext\n'))).toEqual(['next']);
-    expect(splitter.discardedLines).toBe(1);
-    expect(splitter.peakBufferedBytes).toBeLessThanOrEqual(4);
   });
 });
 
