@@ -17,7 +17,13 @@ import {
   testObservation,
   testRunning,
 } from './selfTest.js';
-import { type DeferReason, deferReason, nextWindow, type ScheduleSettings } from './selfTestSchedule.js';
+import {
+  type DeferReason,
+  deferReason,
+  nextWindow,
+  type ScheduleSettings,
+  scheduleRunnable,
+} from './selfTestSchedule.js';
 
 export interface SelfTestDeps {
   supervisor: Pick<SupervisorPort, 'snapshot' | 'instcmd'>;
@@ -251,7 +257,7 @@ export class SelfTestExtension implements Extension {
   private scheduled(snapshot: UpsSnapshot): boolean {
     const { schedule, allowedInstcmds, hasCredentials } = this.deps;
     const command = SELF_TEST_INSTCMDS[schedule.type];
-    if (schedule.days <= 0 || !hasCredentials || !allowedInstcmds.includes(command)) return false;
+    if (!scheduleRunnable(schedule, allowedInstcmds, hasCredentials)) return false;
     if (snapshot.commands.includes(command)) return true;
     const t = this.upses.get(snapshot.name);
     if (t && !t.warnedUnsupported && snapshot.commands.length > 0) {

@@ -2,7 +2,7 @@
  * The self-test schedule (BATTERY_SELF_TEST_*): when the next test is due, and whether it may start now. Pure; the
  * clock and the UPS's data come in. Times of day are the agent's local time (TZ).
  */
-import type { SelfTestType } from '../api/commands.js';
+import { SELF_TEST_INSTCMDS, type SelfTestType } from '../api/commands.js';
 import { statusFlags } from '../nut/upsStatus.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { DAY_MS, HOUR_MS } from './outageLog.js';
@@ -15,6 +15,18 @@ export interface ScheduleSettings {
   type: SelfTestType;
   /** battery.charge (%) below which a test waits. */
   minCharge: number;
+}
+
+/**
+ * Whether the schedule can run at all: on (days > 0), its test command in MQTT_INSTCMD_ALLOW, and NUT credentials
+ * (NUT_USERNAME) to send it with. A UPS must also list the command.
+ */
+export function scheduleRunnable(
+  settings: Pick<ScheduleSettings, 'days' | 'type'>,
+  allowedInstcmds: readonly string[],
+  hasCredentials: boolean,
+): boolean {
+  return settings.days > 0 && hasCredentials && allowedInstcmds.includes(SELF_TEST_INSTCMDS[settings.type]);
 }
 
 /** A due test may start within this long after the set time; past it, the next day's window is waited for. */

@@ -1,4 +1,5 @@
 import { hostname as osHostname } from 'node:os';
+import type { SelfTestType } from '../api/commands.js';
 import { checkUpsName, topicsFor } from '../api/topics.js';
 import type { AgentConfigShape } from '../config/schema.js';
 import { EnergyMeter } from '../energy/energyMeter.js';
@@ -7,6 +8,7 @@ import type { Extension } from '../extension.js';
 import type { EpisodeCounts } from '../hints/episodeCounter.js';
 import { HistoryExtension } from '../history/historyExtension.js';
 import { SelfTestExtension } from '../history/selfTestExtension.js';
+import { scheduleRunnable } from '../history/selfTestSchedule.js';
 import type { DiscoveryContext } from '../homeassistant/types.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorPort } from '../supervisor/port.js';
@@ -188,8 +190,18 @@ function discoveryContext(config: AgentConfigShape, agentVersion: string): Disco
     agentVersion,
     powerFactor: config.homeassistant.powerFactor,
     allowedInstcmds: config.mqtt.instcmdAllow,
+    ...selfTestScheduleOf(config),
+    batteryLifeMonths: config.battery.lifeMonths,
     origin: { name: 'nut-mqtt', sw_version: agentVersion },
   };
+}
+
+/** The scheduled self-test's kind, when the schedule can run (on, its command allowed, NUT credentials set). */
+function selfTestScheduleOf(config: AgentConfigShape): { selfTestSchedule?: SelfTestType } {
+  const schedule = { days: config.battery.selfTestDays, type: config.battery.selfTestType };
+  return scheduleRunnable(schedule, config.mqtt.instcmdAllow, config.nut.username !== '')
+    ? { selfTestSchedule: schedule.type }
+    : {};
 }
 
 /**

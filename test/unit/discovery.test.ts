@@ -27,37 +27,7 @@ import {
   type UpsSnapshot,
 } from '../../src/supervisor/types.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
-
-/**
- * Home Assistant's accepted units per sensor device class, copied from
- * /work/shared/reference/home-assistant-discovery.md (HA's sensor/const.py). Case-sensitive, exact code points:
- * µV is U+00B5 (micro sign), μs is U+03BC (Greek mu), ° is U+00B0.
- */
-const HA_UNITS: Record<string, { units: readonly string[]; stateClasses: readonly string[] }> = {
-  battery: { units: ['%'], stateClasses: ['measurement'] },
-  voltage: { units: ['\u00b5V', 'mV', 'V', 'kV', 'MV'], stateClasses: ['measurement'] },
-  current: { units: ['mA', 'A'], stateClasses: ['measurement'] },
-  power: { units: ['mW', 'W', 'kW', 'MW', 'GW', 'TW'], stateClasses: ['measurement'] },
-  apparent_power: { units: ['VA'], stateClasses: ['measurement'] },
-  frequency: { units: ['Hz', 'kHz', 'MHz', 'GHz'], stateClasses: ['measurement'] },
-  temperature: { units: ['\u00b0C', '\u00b0F', 'K'], stateClasses: ['measurement'] },
-  duration: {
-    units: ['d', 'h', 'min', 's', 'ms', '\u03bcs'],
-    stateClasses: ['measurement', 'total', 'total_increasing'],
-  },
-  energy: {
-    units: ['J', 'kJ', 'MJ', 'GJ', 'mWh', 'Wh', 'kWh', 'MWh', 'GWh', 'TWh'],
-    stateClasses: ['total', 'total_increasing'],
-  },
-  enum: { units: [], stateClasses: [] },
-  timestamp: { units: [], stateClasses: [] },
-};
-
-// Home Assistant's discovery topic regex (mqtt/discovery.py), anchored to our prefix.
-const HA_TOPIC =
-  /^homeassistant\/(?<component>\w+)\/(?:(?<node>[a-zA-Z0-9_-]+)\/)?(?<object>[a-zA-Z0-9_-]+)\/config$/;
-// Home Assistant's valid_entity_id.
-const HA_ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
+import { HA_ENTITY_ID, HA_TOPIC, HA_UNITS } from '../fixtures/haDiscovery.js';
 
 const ctx: DiscoveryContext = {
   baseTopic: 'nut-mqtt',
@@ -109,6 +79,19 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         'homeassistant/sensor/nut-mqtt_cp1500/power/config',
         'homeassistant/sensor/nut-mqtt_cp1500/energy/config',
         'homeassistant/sensor/nut-mqtt_cp1500/status/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/time_on_battery/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_start/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_end/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_duration/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_energy/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/longest_outage/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/outages_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/time_on_battery_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/outages_30d/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/time_on_battery_30d/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/self_test_result/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_self_test/config',
+        'homeassistant/binary_sensor/nut-mqtt_cp1500/battery_attention/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/mains_power/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/low_battery/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/replace_battery/config',
@@ -337,7 +320,8 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         expect(payload.command_topic).toBe('nut-mqtt/cp1500/command');
         expect(payload.state_topic).toBeUndefined();
       } else {
-        expect(payload.state_topic).toBe('nut-mqtt/cp1500');
+        // The UPS's state, or for outages, self-tests and battery care its history state.
+        expect(['nut-mqtt/cp1500', 'nut-mqtt/cp1500/history']).toContain(payload.state_topic);
         expect(payload.value_template).toMatch(/^\{[{%].*[}%]\}$/);
       }
       // NUT names contain dots, so they must be read in bracket form, never as value_json.battery.charge.
@@ -365,13 +349,14 @@ describe('sensor units', () => {
   it('every built sensor payload (all variables present) passes the same check, state classes included', () => {
     const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
     // The measurements, the status, five supervisor diagnostics, three episode counts, the USB problem (a USB
-    // driver), power and energy.
-    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 1 + 2);
+    // driver), power and energy, nine outage figures and the last outage's energy, two self-test sensors.
+    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 1 + 2 + 10 + 2);
     for (const { topic, payload } of sensors) {
       const { device_class: deviceClass, unit_of_measurement: unit, state_class: stateClass } = payload;
       if (deviceClass === undefined) {
-        // Plain sensors: the load (%), the text status, the restart counter, the episode counts.
-        expect(['%', undefined], topic).toContain(unit);
+        // Plain sensors: the load (%), the text status, the restart counter, the episode and outage counts, the
+        // last outage's energy (Wh: Home Assistant's energy class is for totals).
+        expect(['%', 'Wh', undefined], topic).toContain(unit);
         continue;
       }
       const allowed = HA_UNITS[deviceClass];
@@ -379,7 +364,7 @@ describe('sensor units', () => {
       if (!allowed) continue;
       if (allowed.units.length === 0) expect(unit, topic).toBeUndefined();
       else expect(allowed.units, `${topic}: unit ${unit}`).toContain(unit);
-      if (stateClass === undefined) expect(['enum', 'timestamp'], topic).toContain(deviceClass);
+      if (stateClass === undefined) expect(['enum', 'timestamp', 'date'], topic).toContain(deviceClass);
       else expect(allowed.stateClasses, `${topic}: state class ${stateClass}`).toContain(stateClass);
       if (deviceClass === 'enum') expect(payload.options?.length, topic).toBeGreaterThan(0);
     }
