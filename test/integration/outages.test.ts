@@ -210,6 +210,56 @@ describe(`outage history on a dummy-ups UPS, ${ON_NUT}`, () => {
   }, 180_000);
 });
 
+describe(`battery care on a dummy-ups UPS, ${ON_NUT}`, () => {
+  it('battery age and replace-by from battery.date; the RB flag makes the battery need attention, with the reason', async () => {
+    const setup = await startMqttAgent({
+      upses: [
+        {
+          name: UPS,
+          dev: cyberPowerDev(1, { 'battery.date': '2023/05/17' }),
+          options: { pollinterval: '1' },
+        },
+      ],
+      env: { BATTERY_LIFE_MONTHS: '48' },
+    });
+    running.push(setup);
+    const { agent, obs, broker } = setup;
+    await agent.waitForEvent('ready', (e) => e.ups === UPS);
+    const state = json(await historyWhere(setup, (h) => h.battery_date !== null));
+    const ageDays = Math.floor((Date.now() - Date.UTC(2023, 4, 17)) / 86_400_000);
+    expect(state).toMatchObject({
+      battery_date: '2023-05-17',
+      battery_date_source: 'battery.date',
+      battery_replace_by: '2027-05-17',
+      battery_attention: false,
+    });
+    expect(Math.abs((state.battery_age_days as number) - ageDays)).toBeLessThanOrEqual(1);
+    const since = obs.mark();
+    await setStatus(setup, agent, 'OL RB');
+    const attention = json(await historyWhere(setup, (h) => h.battery_attention === true, since));
+    expect(attention).toMatchObject({
+      battery_attention_reasons: ['replace-flag'],
+      battery_attention_text: 'The UPS says the battery needs replacing (RB)',
+    });
+    // Discovery follows the UPS's variables a moment after they arrive.
+    await obs.waitFor('homeassistant/sensor/nut_ups1/battery_replace_by/config', (m) => m.text !== '', {
+      timeoutMs: 20_000,
+    });
+    const retained = await retainedOn(broker, ['homeassistant/+/nut_ups1/+/config']);
+    const configs = [...retained]
+      .filter(([, text]) => text !== '')
+      .map(([topic, text]) => ({
+        topic,
+        component: topic.split('/')[1] as HaComponent,
+        payload: JSON.parse(text),
+      }));
+    expect(configs.map((c) => c.topic.split('/')[3])).toEqual(
+      expect.arrayContaining(['battery_age', 'battery_replace_by', 'battery_attention']),
+    );
+    expect(configs.flatMap(discoveryProblems)).toEqual([]);
+  }, 120_000);
+});
+
 async function waitForEventSum(setup: MqttAgent, since: number, total: number): Promise<void> {
   await setup.obs.waitFor(
     EVENTS,
