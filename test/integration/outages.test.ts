@@ -10,6 +10,7 @@ import { discoveryProblems } from '../fixtures/haDiscovery.js';
 import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
 import { json, type Received, retainedOn } from '../fixtures/mqttObserver.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
+import { waitFor } from '../fixtures/proc.js';
 
 const UPS = 'ups1';
 const HISTORY = `nut/${UPS}/history`;
@@ -132,8 +133,20 @@ describe(`outage history on a dummy-ups UPS, ${ON_NUT}`, () => {
     const { lab, broker, obs, cleanup } = setup;
     const start = await setStatus(setup, setup.agent, 'OB DISCHRG');
     await historyWhere(setup, (h) => h.on_battery === true);
+    // Written within a second of the outage's start, not only at stop: a crash now would not lose it either.
+    const file = join(lab.dir, 'data', 'history.json');
+    await waitFor(
+      'the outage in history.json',
+      async () => {
+        const text = await readFile(file, 'utf8').catch(() => '{}');
+        return (JSON.parse(text) as { ups?: Record<string, { current?: unknown }> }).ups?.[UPS]?.current
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     await setup.agent.stop();
-    const saved = JSON.parse(await readFile(join(lab.dir, 'data', 'history.json'), 'utf8'));
+    const saved = JSON.parse(await readFile(file, 'utf8'));
     expect(saved.ups[UPS].current).toMatchObject({ start, startSeen: true });
 
     const since = obs.mark();
