@@ -19,6 +19,10 @@ for f in $bins; do [ -f "$f" ] && keep "$f"; done
 [ -e /usr/sbin/upsd ] && ! head -c 2 /usr/sbin/upsd | grep -q '#!' && keep /usr/sbin/upsd
 keep /usr/share/nut/cmdvartab
 keep /usr/share/nut/driver.list
+# NUT's table of supported USB UPSes: init-config matches the bus against it to write vendorid/productid.
+for f in /usr/lib/udev/rules.d/62-nut-usbups.rules /lib/udev/rules.d/62-nut-usbups.rules; do
+  [ -f "$f" ] && { keep "$f"; break; }
+done
 
 # Every package that provides a library these binaries load and that the base lacks: copy all of that
 # package's shared objects (NSS loads some of its own at run time, so the ldd list alone is not enough).

@@ -1,7 +1,8 @@
-// `npm run demo`: a simulated CyberPower UPS under nut-mqtt, in a private temp folder on loopback, with a private
-// Mosquitto broker, and a live view of what reaches MQTT. NUT's dummy-ups plays a script (online → on battery →
-// low battery → online); after ~20 s the demo hangs the driver (SIGSTOP) so you can watch the agent notice and
-// recover it. `npm run demo -- --broker mqtt://host:1883` publishes to your own broker instead (the UPS then
+// `npm run demo`: a simulated CyberPower CP1500PFCLCD on NUT's real usbhid-ups driver (test/fixtures/usbSim: a
+// stand-in libusb loaded into the driver alone), under nut-mqtt, in a private temp folder on loopback, with a
+// private Mosquitto broker, and a live view of what reaches MQTT. The UPS goes on battery, runs low, gets its mains
+// back; then one of its USB transfers wedges the driver in the "kernel", and you watch the agent notice, SIGKILL
+// it, reset the USB device and bring the data back. `npm run demo -- --broker mqtt://host:1883` publishes to your own broker instead (the UPS then
 // appears in your Home Assistant). Ctrl-C stops everything it started.
 import { join } from 'node:path';
 import { AgentProcess } from '../test/fixtures/agentCli.js';
@@ -9,37 +10,24 @@ import { startMosquitto } from '../test/fixtures/mosquitto.js';
 import { observe, type Received } from '../test/fixtures/mqttObserver.js';
 import { createNutLab } from '../test/fixtures/nutLab.js';
 import { within } from '../test/fixtures/proc.js';
+import { lowBattery, mainsBack, onBattery } from '../test/fixtures/usbSim/cyberPowerHid.js';
+import type { SimulatedUsbUps } from '../test/fixtures/usbSim/usbUps.js';
 
-const HANG_AFTER_MS = 20_000;
 const BASE = 'nut';
 const UPS = 'demo';
 
-const SEQUENCE = `# CyberPower CP1500PFCLCD, simulated
-device.mfr: CPS
-device.model: CP1500PFCLCD
-device.serial: DEMO000001
-device.type: ups
-ups.mfr: CPS
-ups.model: CP1500PFCLCD
-battery.charge: 100
-battery.runtime: 2370
-battery.voltage: 24.0
-input.voltage: 121.0
-output.voltage: 121.0
-ups.load: 18
-ups.realpower.nominal: 900
-ups.status: OL
-TIMER 15
-input.voltage: 0.0
-battery.charge: 64
-battery.runtime: 1250
-ups.status: OB DISCHRG
-TIMER 10
-battery.charge: 8
-battery.runtime: 180
-ups.status: OB DISCHRG LB
-TIMER 10
-`;
+/** What happens to the simulated UPS, seconds after the start. */
+const SCRIPT: ReadonlyArray<{ at: number; say: string; act: (ups: SimulatedUsbUps) => Promise<void> }> = [
+  { at: 12, say: 'the mains go away', act: (u) => u.set(onBattery(92, 1900)) },
+  { at: 18, say: 'the battery drains', act: (u) => u.set(onBattery(41, 700)) },
+  { at: 24, say: 'the battery runs low', act: (u) => u.set(lowBattery(9, 150)) },
+  { at: 30, say: 'the mains are back', act: (u) => u.set({ ...mainsBack(), charge: 11, runtime: 200 }) },
+  {
+    at: 38,
+    say: 'a USB transfer wedges in the kernel (the driver ignores SIGTERM until SIGKILL or a USB reset)',
+    act: (u) => u.setFault('wedge'),
+  },
+];
 
 const now = () => new Date().toISOString().slice(11, 23);
 const say = (who: string, text: string) => console.log(`${now()}  ${who.padEnd(6)} ${text}`);
@@ -86,8 +74,16 @@ function printer(): (m: Received) => void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const lab = await createNutLab({
-    upses: [{ name: UPS, seq: SEQUENCE, desc: 'Simulated CyberPower CP1500PFCLCD' }],
+    upses: [
+      {
+        name: UPS,
+        usb: { serial: 'DEMO000001' },
+        desc: 'Simulated CyberPower CP1500PFCLCD',
+        options: { vendorid: '0764', productid: '0501' },
+      },
+    ],
   });
+  const ups = lab.usbUps(UPS);
   // Own process groups: Ctrl-C must reach only this script, which stops the agent first (so it can still publish
   // `offline`) and the broker last.
   const broker = args.broker ? undefined : await startMosquitto({ detached: true });
@@ -104,9 +100,11 @@ async function main(): Promise<void> {
   console.log(
     `  restart by hand: mosquitto_pub -h ${hostname} -p ${port || 1883} -t ${BASE}/${UPS}/command -m restart`,
   );
-  console.log(`  a driver hang is injected ${HANG_AFTER_MS / 1000} s after start; Ctrl-C stops everything\n`);
+  console.log(
+    `  usbhid-ups on a simulated USB bus (${lab.usb?.dir}); the script: ${SCRIPT.map((s) => `${s.at} s ${s.say.split(' (')[0]}`).join(', ')}`,
+  );
+  console.log('  Ctrl-C stops everything\n');
 
-  let driverPid: number | undefined;
   const agent = new AgentProcess({
     env: { ...lab.env, NUT_USER: 'root', LOG_LEVEL: 'info', MQTT_URL: brokerUrl, MQTT_BASE_TOPIC: BASE },
     logFile: join(lab.dir, 'agent.log'),
@@ -119,11 +117,10 @@ async function main(): Promise<void> {
         console.log(line);
         return;
       }
-      if (entry.msg === 'started dummy-ups' && typeof entry.childPid === 'number') driverPid = entry.childPid;
-      if (entry.out) return; // NUT's own chatter
+      if (entry.out && !/Using subdriver/.test(String(entry.msg))) return; // NUT's own chatter
       if (
         (entry.level as number) >= 40 ||
-        /recover|hung|first fresh|exited|started|state /.test(String(entry.msg))
+        /recover|hung|first fresh|exited|started|state |USB|subdriver/.test(String(entry.msg))
       )
         say('agent', String(entry.msg));
     },
@@ -134,17 +131,18 @@ async function main(): Promise<void> {
     return obs;
   });
 
-  const hang = setTimeout(() => {
-    if (driverPid === undefined) return;
-    say('demo', `>>> injecting a driver hang: kill -STOP ${driverPid}`);
-    process.kill(driverPid, 'SIGSTOP');
-  }, HANG_AFTER_MS);
+  const timers = SCRIPT.map(({ at, say: what, act }) =>
+    setTimeout(() => {
+      say('demo', `>>> ${what}`);
+      void act(ups);
+    }, at * 1000),
+  );
 
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    clearTimeout(hang);
+    for (const t of timers) clearTimeout(t);
     console.log('\nstopping the agent (it stops upsd and the driver)…');
     void agent.stop(15_000);
   };
@@ -152,7 +150,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 
   const exit = await agent.exited;
-  clearTimeout(hang);
+  for (const t of timers) clearTimeout(t);
   if (exit.code !== 0) console.log(agent.logTail(10));
   await within(
     viewer.then((obs) => obs.stop()),

@@ -129,6 +129,7 @@ function checkConfig(configFile: string | undefined): number {
 function reportInit(result: ReturnType<typeof writeDefaultNutConfig>, say: (line: string) => void): void {
   for (const file of result.written) say(`init-config: wrote ${file}`);
   for (const file of result.kept) say(`init-config: kept ${file} (exists)`);
+  if (result.usbScan) say(`init-config: ${result.usbScan}`);
   if (result.generatedPassword) {
     say(
       `init-config: no NUT_PASSWORD given; generated a random password for NUT user "${result.username}" (see upsd.users)`,

@@ -132,7 +132,7 @@ export const supervisorSchema: Schema<SupervisorSettings> = {
     default: 2,
   },
   usbWaitRetry: {
-    doc: "Milliseconds between starts of a USB driver that could not get its device: another program holds it (`Can't claim USB device`), the driver may not open it, or no device matches ups.conf. No USB reset and no circuit breaker for these: a restart cannot mend them. A `usb-problem` event says what to check.",
+    doc: "Milliseconds between quiet starts of a USB driver whose device another program holds (`Can't claim USB device`); a device missing from the bus is watched for in sysfs instead, where there is one. No USB reset and no circuit breaker while waiting: a restart cannot mend either. A `usb-problem` event says what to check.",
     ...positiveMs(500, 600_000),
     default: 3000,
   },

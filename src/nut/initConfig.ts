@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfigShape } from '../config/schema.js';
+import { type FoundUps, scanUsbForUps } from '../usb/usbCatalog.js';
+import { isUsbDriver } from '../usb/usbMatch.js';
 
 export interface InitFile {
   name: string;
@@ -16,6 +18,8 @@ export interface InitResult {
   /** True when no password was configured and a random one went into upsd.users. */
   generatedPassword: boolean;
   username: string;
+  /** What the USB scan said, when ups.conf was written for a USB driver without INIT_UPS_VENDOR_ID/PRODUCT_ID. */
+  usbScan?: string;
 }
 
 const DEFAULT_USER = 'monuser';
@@ -25,8 +29,11 @@ const DEFAULT_USER = 'monuser';
  * clients, and one monitor user whose password comes from NUT_PASSWORD / NUT_PASSWORD_FILE (never a built-in
  * default; a random one when none is given). Pure: the caller decides what to write.
  */
-export function defaultNutFiles(config: AgentConfigShape, password: string): InitFile[] {
+export function defaultNutFiles(config: AgentConfigShape, password: string, found?: FoundUps): InitFile[] {
   const { init, nut, mqtt } = config;
+  // The UPS found on the bus (init-config's scan) when the settings name none: the USB reset rung needs them.
+  const vendorId = init.upsVendorId || found?.vendorid;
+  const productId = init.upsProductId || found?.productid;
   const username = nut.username || DEFAULT_USER;
   const ups = [
     '# Written by nut-mqtt init-config on first start. Edit freely: it is never overwritten.',
@@ -34,8 +41,9 @@ export function defaultNutFiles(config: AgentConfigShape, password: string): Ini
     `  driver = ${init.upsDriver}`,
     `  port = "${init.upsPort}"`,
     ...(init.upsDesc ? [`  desc = "${init.upsDesc}"`] : []),
-    ...(init.upsVendorId ? [`  vendorid = ${init.upsVendorId.toLowerCase()}`] : []),
-    ...(init.upsProductId ? [`  productid = ${init.upsProductId.toLowerCase()}`] : []),
+    ...(found ? [`  # found on the USB bus at ${found.where}`] : []),
+    ...(vendorId ? [`  vendorid = ${vendorId.toLowerCase()}`] : []),
+    ...(productId ? [`  productid = ${productId.toLowerCase()}`] : []),
   ];
   const upsd = [
     '# Written by nut-mqtt init-config. Other NUT clients (upsmon on other hosts, a NAS) connect here.',
@@ -79,7 +87,19 @@ export function writeDefaultNutConfig(config: AgentConfigShape): InitResult {
     generatedPassword: false,
     username: config.nut.username || DEFAULT_USER,
   };
-  for (const file of defaultNutFiles(config, password)) {
+  const { init } = config;
+  const scan =
+    isUsbDriver(init.upsDriver) &&
+    !init.upsVendorId &&
+    !init.upsProductId &&
+    !existsSync(join(dir, 'ups.conf'))
+      ? scanUsbForUps(init.upsDriver, config.supervisor.sysfsRoot)
+      : undefined;
+  if (scan)
+    result.usbScan = scan.ok
+      ? `found ${scan.ups.vendorid}:${scan.ups.productid} at ${scan.ups.where}: vendorid/productid written to ups.conf`
+      : `vendorid/productid not written (${scan.reason}); the USB reset rung needs them: set INIT_UPS_VENDOR_ID / INIT_UPS_PRODUCT_ID or edit ups.conf`;
+  for (const file of defaultNutFiles(config, password, scan?.ok ? scan.ups : undefined)) {
     const path = join(dir, file.name);
     if (existsSync(path)) {
       result.kept.push(path);

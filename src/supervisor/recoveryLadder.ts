@@ -123,11 +123,7 @@ export async function climbLadder(
   let { result, usbProblem } = await startAndVerify(ctx, false, startedAt + ctx.timings.verifyTimeout);
   while (usbProblem && !ctx.stopped()) {
     ctx.reportUsbProblem(usbProblem.problem, usbProblem.line);
-    ctx.log.debug(
-      { problem: usbProblem.problem },
-      `waiting ${ctx.timings.usbWaitRetry} ms for the USB device`,
-    );
-    if (!(await abortableSleep(ctx.timings.usbWaitRetry, ctx.stopping))) break;
+    if (!(await waitForDevice(ctx, usbProblem.problem))) break;
     ({ result, usbProblem } = await startAndVerify(ctx, true, ctx.now() + ctx.timings.verifyTimeout));
   }
   if (ctx.stopped()) return { ok: false, error: 'agent stopping' };

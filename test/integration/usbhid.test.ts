@@ -1,13 +1,19 @@
 // The real usbhid-ups on a simulated CyberPower CP1500PFCLCD (test/fixtures/usbSim) under the agent: power events,
 // and every USB fault the field reports, each detected and recovered with upsd and the neighbour UPS untouched.
 // Runs on the host's NUT and, in the lab, on NUT 2.8.1 and 2.8.5.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NutVersion } from '../../src/nut/nutVersion.js';
 import type { AgentOptions } from '../fixtures/agent.js';
+import { AGENT_CLI } from '../fixtures/agentCli.js';
 import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
-import { sleep, waitFor } from '../fixtures/nutLab.js';
+import { NUT_DRIVER_DIR, sleep, waitFor } from '../fixtures/nutLab.js';
 import { NUT_VERSION, ON_NUT } from '../fixtures/nutVersion.js';
 import { lowBattery, mainsBack, onBattery } from '../fixtures/usbSim/cyberPowerHid.js';
+import { SimulatedUsbBus } from '../fixtures/usbSim/usbBus.js';
 import type { UsbFault } from '../fixtures/usbSim/usbUps.js';
 
 const running: MqttAgent[] = [];
@@ -16,7 +22,7 @@ afterEach(async () => {
 });
 
 /** ups.conf of the simulated UPS: what init-config writes for a CyberPower, plus test options. */
-const CP = { vendorid: '0764', productid: '0501', pollinterval: '2' };
+const CP = { vendorid: '0764', productid: '0501', pollinterval: '2', pollfreq: '6' };
 
 async function usbAgent(options: Record<string, string> = {}, timings: AgentOptions['timings'] = {}) {
   const setup = await startMqttAgent({
@@ -66,7 +72,6 @@ describe(`usbhid-ups on a simulated CyberPower USB UPS, ${ON_NUT}`, () => {
       'driver.name': 'usbhid-ups',
     });
     expect(vars['driver.version.data']).toMatch(/^CyberPower HID/);
-    const { readFile } = await import('node:fs/promises');
     expect(await readFile(agent.logFile, 'utf8')).toMatch(/Using subdriver: CyberPower HID/);
 
     await ups.set({ load: 31 });
@@ -244,5 +249,22 @@ describe(`usbhid-ups on a simulated CyberPower USB UPS, ${ON_NUT}`, () => {
       expect(recovered.attempt).toBe(failed.length + 1);
       setup.untouched();
     },
+    120_000,
   );
+
+  it("init-config finds the CyberPower on the bus (sysfs, NUT's own device table) and writes its vendorid/productid", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nm-init-usb-'));
+    const bus = await SimulatedUsbBus.create({ realDriverDir: NUT_DRIVER_DIR, dir: join(dir, 'usb') });
+    try {
+      await bus.addCyberPower();
+      const env = { PATH: process.env.PATH ?? '', NUT_CONFPATH: join(dir, 'etc'), SYSFS_ROOT: bus.sysfsRoot };
+      const init = await execa('node', [...AGENT_CLI, 'init-config'], { env, extendEnv: false });
+      expect(init.stdout).toMatch(/found 0764:0501 at 1-1 \(CPS CP1500PFCLCD\): vendorid\/productid written/);
+      const upsConf = await readFile(join(dir, 'etc', 'ups.conf'), 'utf8');
+      expect(upsConf).toMatch(/driver = usbhid-ups\n(.*\n)*\s+vendorid = 0764\n\s+productid = 0501\n/);
+    } finally {
+      bus.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,6 +3,7 @@
 // on CI (CI=true) or with NUT_MQTT_LAB=required, where that is a failure.
 import type { TestProject } from 'vitest/node';
 import { dockerUnavailableReason, startDockerEngine } from '../fixtures/docker/engine.js';
+import { ensureUsbSimLibrary } from '../fixtures/usbSim/usbBus.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +25,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('dockerLab', { unavailable: reason });
     return undefined;
   }
+  // The containers have no compiler: the simulated USB UPS's libusb stand-in is built here, into the mounted repo.
+  log(`USB simulator library: ${await ensureUsbSimLibrary()}`);
   const engine = await startDockerEngine(log);
   project.provide('dockerLab', { host: engine.host });
   return async () => {
