@@ -3,6 +3,7 @@
  * clock and the UPS's data come in. Times of day are the agent's local time (TZ).
  */
 import { SELF_TEST_INSTCMDS, type SelfTestType } from '../api/commands.js';
+import type { BatterySettings } from '../config/batterySchema.js';
 import { statusFlags } from '../nut/upsStatus.js';
 import type { UpsSnapshot } from '../supervisor/types.js';
 import { DAY_MS, HOUR_MS } from './outageLog.js';
@@ -15,6 +16,16 @@ export interface ScheduleSettings {
   type: SelfTestType;
   /** battery.charge (%) below which a test waits. */
   minCharge: number;
+}
+
+/** The schedule's part of the battery settings (BATTERY_SELF_TEST_*). */
+export function scheduleSettings(battery: BatterySettings): ScheduleSettings {
+  return {
+    days: battery.selfTestDays,
+    at: battery.selfTestAt,
+    type: battery.selfTestType,
+    minCharge: battery.selfTestMinCharge,
+  };
 }
 
 /**

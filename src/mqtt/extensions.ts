@@ -8,7 +8,7 @@ import type { Extension } from '../extension.js';
 import type { EpisodeCounts } from '../hints/episodeCounter.js';
 import { HistoryExtension } from '../history/historyExtension.js';
 import { SelfTestExtension } from '../history/selfTestExtension.js';
-import { scheduleRunnable } from '../history/selfTestSchedule.js';
+import { scheduleRunnable, scheduleSettings } from '../history/selfTestSchedule.js';
 import type { DiscoveryContext } from '../homeassistant/types.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorPort } from '../supervisor/port.js';
@@ -98,7 +98,7 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     },
     outageEventWindowMs: timings.outageEventWindowMs,
   });
-  const battery = config.battery;
+  const schedule = scheduleSettings(config.battery);
   const selfTests = new SelfTestExtension({
     supervisor,
     bus,
@@ -106,12 +106,7 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     upsNames,
     allowedInstcmds: config.mqtt.instcmdAllow,
     hasCredentials: config.nut.username !== '',
-    schedule: {
-      days: battery.selfTestDays,
-      at: battery.selfTestAt,
-      type: battery.selfTestType,
-      minCharge: battery.selfTestMinCharge,
-    },
+    schedule,
     lastSelfTest: (ups) => history.lastSelfTest(ups),
     checkIntervalMs: timings.selfTestCheckIntervalMs,
   });
@@ -123,7 +118,7 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     upsNames,
     history,
     selfTests,
-    lifeMonths: battery.lifeMonths,
+    lifeMonths: config.battery.lifeMonths,
     minIntervalMs: timings.historyMinIntervalMs,
     liveIntervalMs: timings.historyLiveIntervalMs,
     refreshIntervalMs: config.mqtt.stateRefreshInterval,
@@ -198,7 +193,7 @@ function discoveryContext(config: AgentConfigShape, agentVersion: string): Disco
 
 /** The scheduled self-test's kind, when the schedule can run (on, its command allowed, NUT credentials set). */
 function selfTestScheduleOf(config: AgentConfigShape): { selfTestSchedule?: SelfTestType } {
-  const schedule = { days: config.battery.selfTestDays, type: config.battery.selfTestType };
+  const schedule = scheduleSettings(config.battery);
   return scheduleRunnable(schedule, config.mqtt.instcmdAllow, config.nut.username !== '')
     ? { selfTestSchedule: schedule.type }
     : {};
