@@ -95,6 +95,9 @@ export const SELF_TEST_INSTCMDS: Readonly<Record<SelfTestType, string>> = {
   deep: 'test.battery.start.deep',
 };
 
+/** The instant command that stops a running battery test. */
+export const SELF_TEST_STOP = 'test.battery.stop';
+
 /** Which self-test an instant command starts, if it is one of SELF_TEST_INSTCMDS. */
 export function selfTestTypeOf(command: string): SelfTestType | undefined {
   return SELF_TEST_TYPES.find((type) => SELF_TEST_INSTCMDS[type] === command);

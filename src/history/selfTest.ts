@@ -80,6 +80,8 @@ export interface SelfTestRun {
   baseline: string | undefined;
   /** The UPS has shown the test running (CAL, or a running result). */
   runningSeen: boolean;
+  /** test.battery.stop ran while it was running: an end without a failure is an abort, not a pass. */
+  stopped: boolean;
   /** After this, the result is `unknown`. */
   deadline: number;
 }
@@ -102,6 +104,7 @@ export function startRun(
     startedAt,
     baseline,
     runningSeen: false,
+    stopped: false,
     deadline: startedAt + SELF_TEST_LIMIT_MS[test],
   };
 }
@@ -127,6 +130,7 @@ export function followRun(run: SelfTestRun, obs: TestObservation, now: number): 
   if (!running && obs.result === undefined && next.runningSeen) {
     const alarm = obs.alarm?.trim();
     if (alarm && ALARM_FAILED.test(alarm)) return { done: true, result: 'failed', detail: alarm };
+    if (run.stopped) return { done: true, result: 'aborted', detail: 'stopped by test.battery.stop' };
     return { done: true, result: 'passed', detail: NO_RESULT_PASSED };
   }
   if (now >= run.deadline) {

@@ -164,6 +164,12 @@ export class SelfTestExtension implements Extension {
     return { ok: false, ...failure };
   }
 
+  /** test.battery.stop ran on the UPS: a running test that then ends without a failure was aborted. */
+  testStopped(ups: string): void {
+    const t = this.upses.get(ups);
+    if (t?.run) t.run = { ...t.run, stopped: true };
+  }
+
   /** Why a test may not start now (the command path; the schedule defers for more reasons). */
   private refusal(snapshot: UpsSnapshot, t: UpsTests, test: SelfTestType): SelfTestStart | undefined {
     const command = SELF_TEST_INSTCMDS[test];

@@ -1,6 +1,7 @@
 import {
   type CommandErrorCode,
   type CommandResponse,
+  SELF_TEST_STOP,
   type SelfTestType,
   selfTestTypeOf,
   type Transaction,
@@ -36,7 +37,7 @@ export interface CommandHandlerDeps extends CommandTimeouts {
   /** MQTT_COMMAND_COOLDOWN: after a commanded restart completes, further restarts of that target are refused this long. */
   cooldownMs: number;
   /** Starts battery self-tests (`self-test`, and the test.battery.start.* instant commands, so they are followed). */
-  selfTest?: Pick<SelfTestExtension, 'startTest'>;
+  selfTest?: Pick<SelfTestExtension, 'startTest' | 'testStopped'>;
   /** Publishes one response (not retained). */
   respond: (topic: string, response: CommandResponse) => void;
   now?: () => number;
@@ -189,7 +190,11 @@ export class CommandHandler {
       this.answer(request, { status: 'error', error: 'internal-error', detail: 'self-tests are not wired' });
       return;
     }
-    this.runSerial(ups, { ...request, kind: 'instcmd' }, () => this.runInstcmd(ups, request.command));
+    this.runSerial(ups, { ...request, kind: 'instcmd' }, async () => {
+      const outcome = await this.runInstcmd(ups, request.command);
+      if (outcome.status === 'ok' && request.command === SELF_TEST_STOP) this.deps.selfTest?.testStopped(ups);
+      return outcome;
+    });
   }
 
   // --- restarts: one at a time per target, joined, then a cooldown ---------------------------------------------

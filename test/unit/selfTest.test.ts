@@ -92,6 +92,15 @@ describe('following a test to its result', () => {
     expect(failed).toEqual({ done: true, result: 'failed', detail: 'UPS selftest failed!' });
   });
 
+  it('a Megatec test stopped with test.battery.stop: CAL off without an alarm is an abort, not a pass', () => {
+    const run = { ...startRun('quick', 'command', T0, undefined), stopped: true };
+    expect(follow(run, [obs(undefined, 'OL CAL'), obs(undefined, 'OL')])).toEqual({
+      done: true,
+      result: 'aborted',
+      detail: 'stopped by test.battery.stop',
+    });
+  });
+
   it('no sign of a test before the time limit: unknown, and says what the UPS showed', () => {
     const run = startRun('quick', 'command', T0, 'No test initiated');
     expect(followRun(run, obs('No test initiated'), T0 + 1000).done).toBe(false);

@@ -86,7 +86,12 @@ function setup(
     bus,
     topics: topicsFor('nut'),
     logger: silent,
-    allowedInstcmds: ['test.battery.start.quick', 'test.battery.start.deep', 'beeper.toggle'],
+    allowedInstcmds: [
+      'test.battery.start.quick',
+      'test.battery.start.deep',
+      'test.battery.stop',
+      'beeper.toggle',
+    ],
     cooldownMs: 0,
     restartTimeoutMs: 60_000,
     instcmdTimeoutMs: 60_000,
@@ -135,6 +140,20 @@ describe('self-test commands', () => {
       { ups: 'ups1', test: 'quick', result: 'warning', detail: 'Done and warning', origin: 'command' },
     ]);
     expect(tests.view('ups1').running).toBe(false);
+  });
+
+  it('a test stopped over MQTT (test.battery.stop) ends as aborted on a UPS without ups.test.result', async () => {
+    const { ups, tests, send, update, eventsOf } = setup();
+    ups.commands.push('test.battery.stop');
+    delete ups.vars['ups.test.result'];
+    await tests.start();
+    expect(await send('self-test')).toMatchObject({ status: 'ok' });
+    update({ 'ups.status': 'OL CAL' });
+    expect(await send('test.battery.stop')).toMatchObject({ status: 'ok' });
+    update({ 'ups.status': 'OL' });
+    expect(eventsOf('self-test')).toMatchObject([
+      { result: 'aborted', detail: 'stopped by test.battery.stop' },
+    ]);
   });
 
   it.each([
