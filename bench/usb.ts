@@ -176,6 +176,8 @@ await runBench(async () => {
         ];
       }),
     );
+    for (const c of calm)
+      for (const line of c.alarmDetails(since)) process.stdout.write(`  ${c.name}: ${line}\n`);
     for (const c of calm) await c.stop();
   }
   process.stdout.write(`\n${took('bench:usb', started)}\n`);

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
+import type { SelfTestType } from './api/commands.js';
 import type { EpisodeKind } from './hints/episodeCounter.js';
+import type { SelfTestOrigin, SelfTestResult } from './history/selfTest.js';
+import type { DeferReason } from './history/selfTestSchedule.js';
 import type { CircuitReason } from './supervisor/recoveryPolicy.js';
 import type { RecoveryReason, StaleSource, SupervisionState, UpsSnapshot } from './supervisor/types.js';
 import type { UsbProblem } from './usb/usbProblem.js';
@@ -61,6 +64,56 @@ export interface BusEvents {
     options: string[];
     at: number;
   };
+  /**
+   * An outage ended: the UPS is back on line (`end`; null when it came back while the agent was not watching). While
+   * an input flaps, `outages` counts the ones that ended since the last event (at most one event a minute): `start` is
+   * the first one's, `end` the last one's, `onBatteryMs` and `wh` their sums. `complete`: the agent saw all of them
+   * whole. `count24h` / `onBattery24hMs`: the UPS's figures over the last 24 h, this one included.
+   */
+  outage: {
+    ups: string;
+    outages: number;
+    start: number;
+    startSeen: boolean;
+    end: number | null;
+    onBatteryMs: number;
+    wh: number | null;
+    complete: boolean;
+    count24h: number;
+    onBattery24hMs: number;
+    at: number;
+  };
+  /** The agent did not watch this UPS from `from` to `to` (it was down): nothing of that time is guessed. */
+  'history-gap': {
+    ups: string;
+    from: number;
+    to: number;
+    onBatteryBefore: boolean;
+    onBatteryAfter: boolean;
+    at: number;
+  };
+  /** The driver ran a self-test's start command (TRACKING: SUCCESS); the test is followed to its result. */
+  'self-test-started': {
+    ups: string;
+    test: SelfTestType;
+    origin: Exclude<SelfTestOrigin, 'ups'>;
+    at: number;
+  };
+  /**
+   * A self-test's result (`not-started`: the start command failed, `detail` says how). `test` is null for a test the
+   * UPS ran on its own; `startedAt` null when the agent did not start it.
+   */
+  'self-test': {
+    ups: string;
+    test: SelfTestType | null;
+    result: SelfTestResult | 'not-started';
+    detail: string;
+    origin: SelfTestOrigin;
+    startedAt: number | null;
+    at: number;
+  };
+  /** A scheduled self-test is due but may not start now (`reason`); it starts once it may, within its window. */
+  'self-test-deferred': { ups: string; test: SelfTestType; reason: DeferReason; at: number };
   /** A driver process was started. */
   'driver-started': { ups: string; childPid: number; at: number };
   /** The recovery ladder started. */
@@ -130,6 +183,11 @@ const LISTED: Record<BusEventName, true> = {
   'usb-reset': true,
   'usb-problem': true,
   'tuning-hint': true,
+  outage: true,
+  'history-gap': true,
+  'self-test-started': true,
+  'self-test': true,
+  'self-test-deferred': true,
   recovering: true,
   'force-killed': true,
   recovered: true,

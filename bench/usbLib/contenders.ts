@@ -24,6 +24,8 @@ export interface UsbContender {
   detectedAt(since: number): number | undefined;
   /** Hangs called (nut-mqtt) or restarts done (naive) after `since` that no fault caused: counted in calm runs. */
   alarms(since: number): number;
+  /** What each of those alarms was (for a hang: its silence and the PING timeout it was called at). */
+  alarmDetails(since: number): string[];
   driverPid(): number | undefined;
   /** AC lost → the contender's subscribers see OB: MQTT for nut-mqtt, its own upsc poll for the naive loop. */
   sawStatus(status: string, since: number): Promise<number | undefined>;
@@ -68,6 +70,14 @@ export async function startAgentContender(
         since,
       ),
     alarms: (since) => agent.eventsOf('hung').filter((e) => e.at >= since).length,
+    alarmDetails: (since) =>
+      agent
+        .eventsOf('hung')
+        .filter((e) => e.at >= since)
+        .map(
+          (e) =>
+            `hung at ${new Date(e.at).toISOString()}: silent ${e.silentMs} ms, timeout ${e.timeoutMs} ms`,
+        ),
     driverPid: () => agent.driverPid(UPS),
     async sawStatus(status, since) {
       const m = await obs
@@ -143,6 +153,8 @@ export async function startNaiveContender(options: Record<string, string>): Prom
     ups,
     detectedAt: (since) => firstAfter(failures, since),
     alarms: (since) => restarts.filter((t) => t >= since).length,
+    alarmDetails: (since) =>
+      restarts.filter((t) => t >= since).map((t) => `restart at ${new Date(t).toISOString()}`),
     driverPid: () => {
       try {
         return Number(readFileSync(`${lab.env.NUT_ALTPIDPATH}/usbhid-ups-${UPS}.pid`, 'utf8').trim());

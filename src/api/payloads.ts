@@ -3,8 +3,12 @@
  * Assistant's templates, the tests) may rely on. Keys are snake_case; times are ISO 8601 UTC strings.
  */
 import type { EpisodeCounts, EpisodeKind } from '../hints/episodeCounter.js';
+import type { AttentionReason, BatteryDateSource } from '../history/batteryCare.js';
+import type { SelfTestOrigin, SelfTestResult } from '../history/selfTest.js';
+import type { DeferReason } from '../history/selfTestSchedule.js';
 import type { RecoveryReason, StaleSource, SupervisionState } from '../supervisor/types.js';
 import type { UsbProblem } from '../usb/usbProblem.js';
+import type { SelfTestType } from './commands.js';
 
 /** `<base>/bridge/state` (also the last will) and `<base>/<ups>/availability`. */
 export type Availability = 'online' | 'offline';
@@ -55,6 +59,65 @@ export type UpsStateJson = Record<string, string | number | null | SupervisorJso
   energy_kwh?: number;
   supervisor: SupervisorJson;
 };
+
+/**
+ * Retained JSON on `<base>/<ups>/history`: outages, self-tests and battery care of one UPS. Flat, so Home Assistant
+ * templates read each value directly (`null` renders as unknown). Times are ISO 8601 UTC, durations seconds (one
+ * decimal). Republished when something in it changes (at most every 2 s), every 5 s while on battery (the live
+ * time on battery), and every MQTT_STATE_REFRESH_INTERVAL.
+ */
+export interface UpsHistoryJson {
+  /** ups.status has OB (a self-test on battery is not counted); null while no status is known. */
+  on_battery: boolean | null;
+  /** Since the outage began (0 on line; null while no status is known). */
+  time_on_battery_s: number | null;
+  on_battery_since: string | null;
+  /** The last outage that ended: null `end` (and duration) when it ended while the agent was not watching. */
+  last_outage_start: string | null;
+  last_outage_end: string | null;
+  last_outage_duration_s: number | null;
+  /** Energy drawn from the battery in it (from the energy meter's power); null without a power source. */
+  last_outage_battery_wh: number | null;
+  /** The agent saw the last outage whole: its start, its end, and no time it was down in between. */
+  last_outage_complete: boolean | null;
+  longest_outage_start: string | null;
+  longest_outage_end: string | null;
+  longest_outage_duration_s: number | null;
+  /** Outages that began in the last 24 h / 30 days (an ongoing one included), time on battery in them. */
+  outages_24h: number;
+  on_battery_24h_s: number;
+  /** Time of the window the agent did not watch the UPS (it was down): outages then are not in the figures. */
+  unwatched_24h_s: number;
+  outages_30d: number;
+  on_battery_30d_s: number;
+  unwatched_30d_s: number;
+  /** When this UPS's history began. */
+  watched_since: string | null;
+  /** The UPS's driver lists test.battery.start.quick or .deep. */
+  self_test_supported: boolean;
+  /** A test the agent started is running (it is followed until its result). */
+  self_test_running: boolean;
+  /** The last finished test (any origin): null before the first. */
+  self_test_result: SelfTestResult | null;
+  self_test_detail: string | null;
+  self_test_type: SelfTestType | null;
+  self_test_origin: SelfTestOrigin | null;
+  self_test_started_at: string | null;
+  self_test_at: string | null;
+  /** When the schedule's next test may start; null without a schedule (or for a UPS it cannot test). */
+  next_self_test_at: string | null;
+  /** The battery's date (`YYYY-MM-DD`) and where it comes from; null where the UPS reports no usable date. */
+  battery_date: string | null;
+  battery_date_source: BatteryDateSource | null;
+  battery_age_days: number | null;
+  /** The battery's date plus BATTERY_LIFE_MONTHS, `YYYY-MM-DD`. */
+  battery_replace_by: string | null;
+  /** The RB flag or a failed last self-test. */
+  battery_attention: boolean;
+  battery_attention_reasons: AttentionReason[];
+  /** The reasons in words; null when there are none. */
+  battery_attention_text: string | null;
+}
 
 /** Retained JSON on `<base>/bridge/info`. */
 export interface BridgeInfoJson {
@@ -146,6 +209,43 @@ export interface UpsEventFields {
     circuit_reason: 'failures' | 'storm' | null;
   };
   'status-changed': { from: string | null; to: string; label: string; source: 'driver' | 'upsd' };
+  /**
+   * An outage ended (at most one event a minute while an input flaps: `outages` then counts several, `start` is the
+   * first's, `end` the last's, `on_battery_s` and `battery_wh` their sums). `end` and `duration_s` are null when it
+   * ended while the agent was not watching; `complete`: the agent saw all of it.
+   */
+  outage: {
+    outages: number;
+    start: string | null;
+    start_seen: boolean;
+    end: string | null;
+    duration_s: number | null;
+    on_battery_s: number;
+    battery_wh: number | null;
+    complete: boolean;
+    outages_24h: number;
+    on_battery_24h_s: number;
+  };
+  /** The agent did not watch the UPS from `from` to `to` (it was down); nothing of that time is guessed. */
+  'history-gap': {
+    from: string | null;
+    to: string | null;
+    duration_s: number;
+    on_battery_before: boolean;
+    on_battery_after: boolean;
+  };
+  'self-test-started': { test: SelfTestType; origin: Exclude<SelfTestOrigin, 'ups'> };
+  /** `result` `not-started`: the start command failed (`detail`: NUT's word). */
+  'self-test': {
+    test: SelfTestType | null;
+    result: SelfTestResult | 'not-started';
+    detail: string;
+    origin: SelfTestOrigin;
+    started_at: string | null;
+    duration_s: number | null;
+  };
+  /** A scheduled test is due but waits (`reason`); it starts once it may, within the hour from BATTERY_SELF_TEST_AT. */
+  'self-test-deferred': { test: SelfTestType; reason: DeferReason };
   'on-battery': StatusFields;
   'on-line': StatusFields;
   'low-battery': StatusFields;

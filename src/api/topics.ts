@@ -11,6 +11,7 @@
  * | `<base>/bridge/sync`               | both      | no       | a one-off marker (discovery read-back)    |
  * | `<base>/<ups>`                     | out       | yes      | JSON, see `UpsStateJson`                 |
  * | `<base>/<ups>/availability`        | out       | yes      | `online` / `offline`                      |
+ * | `<base>/<ups>/history`             | out       | yes      | JSON, see `UpsHistoryJson`               |
  * | `<base>/<ups>/event`               | out       | no       | JSON, see `UpsEventJson`                 |
  * | `<base>/<ups>/command`             | in        | –        | `restart`, an instant command, or JSON    |
  * | `<base>/<ups>/command/response`    | out       | no       | JSON, see `CommandResponse`               |
@@ -28,6 +29,8 @@ export interface Topics {
   readonly upsCommandFilter: string;
   upsState(ups: string): string;
   upsAvailability(ups: string): string;
+  /** Outages, self-tests and battery care (retained). */
+  upsHistory(ups: string): string;
   upsEvent(ups: string): string;
   upsCommand(ups: string): string;
   upsCommandResponse(ups: string): string;
@@ -118,6 +121,7 @@ export function topicsFor(base: string): Topics {
     upsCommandFilter: `${base}/+/command`,
     upsState: (ups) => `${base}/${ups}`,
     upsAvailability: (ups) => `${base}/${ups}/availability`,
+    upsHistory: (ups) => `${base}/${ups}/history`,
     upsEvent: (ups) => `${base}/${ups}/event`,
     upsCommand: (ups) => `${base}/${ups}/command`,
     upsCommandResponse: (ups) => `${base}/${ups}/command${RESPONSE_SUFFIX}`,

@@ -19,6 +19,7 @@ const SECTION_PREFIXES: Readonly<Record<string, string>> = {
   init: 'INIT_',
   log: 'LOG_',
   supervisor: '',
+  battery: 'BATTERY_',
 };
 
 /** NUT's own variables: upsd and the drivers read these from the environment the agent gives them. */

@@ -136,6 +136,16 @@ convict.addFormat({
       .filter(Boolean),
 });
 
+/** A local time of day, `HH:MM` (00:00–23:59). */
+convict.addFormat({
+  name: 'time-of-day',
+  validate: (value: unknown) => {
+    if (typeof value !== 'string' || !/^(?:[01][0-9]|2[0-3]):[0-5][0-9]$/.test(value))
+      throw new Error('must be a time of day as HH:MM, e.g. 03:00');
+  },
+  coerce: (raw: string) => raw.trim(),
+});
+
 export const upsNameFormat = (value: unknown) => {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
     throw new Error('must be a UPS name of letters, digits, _, . and -');

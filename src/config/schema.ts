@@ -1,4 +1,5 @@
 import type { Schema } from 'convict';
+import { type BatterySettings, batterySchema } from './batterySchema.js';
 import { envNameOf } from './envNames.js';
 import {
   brokerUrl,
@@ -70,6 +71,7 @@ export interface AgentConfigShape {
   };
   log: { level: string };
   supervisor: SupervisorSettings;
+  battery: BatterySettings;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -266,6 +268,7 @@ export const schema: Schema<AgentConfigShape> = withEnvNames({
     },
   },
   supervisor: supervisorSchema,
+  battery: batterySchema,
 });
 
 /** Sets each setting's `env` by the naming rule (envNameOf), so no name can stray from it. */

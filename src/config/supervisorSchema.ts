@@ -109,7 +109,7 @@ export const supervisorSchema: Schema<SupervisorSettings> = {
     default: 3,
   },
   dataPath: {
-    doc: "Folder for the agent's own state (energy.json: every UPS's energy total, so a restart continues it). /data in the image (a volume).",
+    doc: "Folder for the agent's own state, so a restart continues it: energy.json (every UPS's energy total) and history.json (outages, self-test results). /data in the image (a volume).",
     format: absolutePath,
     default: '/var/lib/nut-mqtt',
   },

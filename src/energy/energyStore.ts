@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomicFile.js';
 import type { EnergyTotal } from './energyIntegrator.js';
 
 /** The state file under DATA_PATH: every UPS's energy total and last sample, so a restart continues the total. */
@@ -67,14 +68,10 @@ export async function loadEnergyFile(dataPath: string): Promise<LoadResult> {
   return parseEnergyFile(text);
 }
 
-/** Writes the state file atomically: a temporary file in the same folder, then rename over the old one. */
+/** Writes the state file atomically (writeFileAtomic). */
 export async function saveEnergyFile(
   dataPath: string,
   totals: ReadonlyMap<string, EnergyTotal>,
 ): Promise<void> {
-  await mkdir(dataPath, { recursive: true });
-  const path = join(dataPath, ENERGY_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, energyFileText(totals), { mode: 0o644 });
-  await rename(tmp, path);
+  await writeFileAtomic(join(dataPath, ENERGY_FILE), energyFileText(totals));
 }

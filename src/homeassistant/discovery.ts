@@ -6,6 +6,7 @@ import { DEVICE_VARIABLES, ownIdPrefix } from './device.js';
 import { diagnosticEntities } from './diagnostics.js';
 import { energyEntities } from './energy.js';
 import { bridgeOwner, buildEntity, upsOwner } from './entity.js';
+import { historyEntities, historyInputKey } from './history.js';
 import { sensorEntities } from './sensors.js';
 import { stableStringify } from './stableStringify.js';
 import type { DiscoveryContext, DiscoveryMessage, EntityConfig, HaComponent } from './types.js';
@@ -21,6 +22,7 @@ export function buildDiscovery(snapshot: UpsSnapshot, ctx: DiscoveryContext): Di
   return [
     ...sensorEntities(owner, snapshot),
     ...energyEntities(owner, snapshot),
+    ...historyEntities(owner, snapshot),
     ...binarySensorEntities(owner, snapshot),
     ...diagnosticEntities(owner, snapshot),
     ...upsButtonEntities(owner, snapshot),
@@ -157,5 +159,11 @@ export function isDiscoveryConfigTopic(topic: string, discoveryPrefix: string): 
 export function discoveryInputKey(snapshot: UpsSnapshot): string {
   const names = Object.keys(snapshot.vars).sort();
   const identity = DEVICE_VARIABLES.map((name) => snapshot.vars[name] ?? '');
-  return JSON.stringify([names, identity, snapshot.description ?? '', [...snapshot.commands].sort()]);
+  return JSON.stringify([
+    names,
+    identity,
+    snapshot.description ?? '',
+    [...snapshot.commands].sort(),
+    historyInputKey(snapshot),
+  ]);
 }

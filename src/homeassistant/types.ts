@@ -1,3 +1,5 @@
+import type { SelfTestType } from '../api/commands.js';
+
 /** What the Home Assistant discovery builders need to know about the agent. */
 export interface DiscoveryContext {
   /** The agent's MQTT base topic; part of every unique_id, so two agents on one broker never collide. */
@@ -12,6 +14,10 @@ export interface DiscoveryContext {
   origin: HaOrigin;
   /** HA_POWER_FACTOR (0 = unset): decides whether a UPS with only a VA rating has a power source. */
   powerFactor?: number;
+  /** The kind of scheduled self-test, when the schedule is on (BATTERY_SELF_TEST_DAYS, allowed, credentials). */
+  selfTestSchedule?: SelfTestType;
+  /** BATTERY_LIFE_MONTHS (0 = no replace-by date). */
+  batteryLifeMonths?: number;
 }
 
 export interface HaOrigin {

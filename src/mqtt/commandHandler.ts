@@ -1,6 +1,14 @@
-import type { CommandErrorCode, CommandResponse, Transaction } from '../api/commands.js';
+import {
+  type CommandErrorCode,
+  type CommandResponse,
+  SELF_TEST_STOP,
+  type SelfTestType,
+  selfTestTypeOf,
+  type Transaction,
+} from '../api/commands.js';
 import { RESPONSE_SUFFIX, type Topics } from '../api/topics.js';
 import type { EventBus } from '../events.js';
+import type { SelfTestExtension } from '../history/selfTestExtension.js';
 import type { Logger } from '../logger.js';
 import { NutClientError } from '../nut/errors.js';
 import type { SupervisorPort } from '../supervisor/port.js';
@@ -28,6 +36,8 @@ export interface CommandHandlerDeps extends CommandTimeouts {
   allowedInstcmds: readonly string[];
   /** MQTT_COMMAND_COOLDOWN: after a commanded restart completes, further restarts of that target are refused this long. */
   cooldownMs: number;
+  /** Starts battery self-tests (`self-test`, and the test.battery.start.* instant commands, so they are followed). */
+  selfTest?: Pick<SelfTestExtension, 'startTest' | 'testStopped'>;
   /** Publishes one response (not retained). */
   respond: (topic: string, response: CommandResponse) => void;
   now?: () => number;
@@ -158,10 +168,11 @@ export class CommandHandler {
       this.refuse(request, 'unknown-ups', topic);
       return;
     }
-    const cls = classifyCommand(command, {
-      allowed: this.deps.allowedInstcmds,
-      listed: snapshot.commands,
-    });
+    const cls = classifyCommand(
+      command,
+      { allowed: this.deps.allowedInstcmds, listed: snapshot.commands },
+      { type: parsed.type },
+    );
     if (!cls.ok) {
       this.refuse(request, cls.error, topic);
       return;
@@ -170,7 +181,20 @@ export class CommandHandler {
       this.coalesced(`ups:${ups}`, request, () => this.runRestart(ups));
       return;
     }
-    this.runInstcmd(ups, { ...request, kind: 'instcmd' });
+    const test = cls.kind === 'self-test' ? cls.test : selfTestTypeOf(cls.command);
+    if (test !== undefined && this.deps.selfTest) {
+      this.runSerial(ups, { ...request, kind: 'instcmd' }, () => this.runSelfTest(ups, test));
+      return;
+    }
+    if (cls.kind === 'self-test') {
+      this.answer(request, { status: 'error', error: 'internal-error', detail: 'self-tests are not wired' });
+      return;
+    }
+    this.runSerial(ups, { ...request, kind: 'instcmd' }, async () => {
+      const outcome = await this.runInstcmd(ups, request.command);
+      if (outcome.status === 'ok' && request.command === SELF_TEST_STOP) this.deps.selfTest?.testStopped(ups);
+      return outcome;
+    });
   }
 
   // --- restarts: one at a time per target, joined, then a cooldown ---------------------------------------------
@@ -256,9 +280,9 @@ export class CommandHandler {
       : { status: 'error', error: 'upsd-restart-failed', detail: 'upsd did not answer after the restart' };
   }
 
-  // --- instant commands: validated already; one at a time per UPS ------------------------------------------------
+  // --- instant commands and self-tests: validated already; one at a time per UPS ----------------------------------
 
-  private runInstcmd(ups: string, request: Pending): void {
+  private runSerial(ups: string, request: Pending, work: () => Promise<CommandOutcome>): void {
     if (this.instcmds.has(ups) || this.jobs.has(`ups:${ups}`)) {
       this.refuse(request, 'busy', request.responseTopic);
       return;
@@ -266,44 +290,59 @@ export class CommandHandler {
     this.instcmds.set(ups, request);
     this.log.info(
       { ups, command: request.command, transaction: request.transaction },
-      `MQTT instant command ${request.command} for ${ups}`,
+      `MQTT command ${request.command} for ${ups}`,
     );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<CommandOutcome>((resolve) => {
       timer = setTimeout(() => resolve({ status: 'error', error: 'timeout' }), this.deps.instcmdTimeoutMs);
     });
-    const run = this.deps.supervisor.instcmd(ups, request.command).then(
-      (result): CommandOutcome => {
-        const outcome = instcmdOutcome(result);
-        if (outcome.status === 'error') {
-          this.log.warn(
-            { ups, command: request.command, result },
-            `instant command ${request.command} for ${ups}: ${outcome.error} (${outcome.detail})`,
-          );
-        } else {
-          this.log.info(
-            { ups, command: request.command, result },
-            `instant command ${request.command} for ${ups}: ${result.outcome}`,
-          );
-        }
-        return outcome;
-      },
-      (error: unknown): CommandOutcome => {
-        const detail =
-          error instanceof NutClientError ? error.code : String((error as Error).message ?? error);
-        this.log.warn(
-          { ups, command: request.command, detail },
-          `instant command ${request.command} for ${ups} failed: ${detail}`,
-        );
-        return { status: 'error', error: 'instcmd-failed', detail: detail.slice(0, 200) };
-      },
-    );
+    const run = work().catch((error: unknown): CommandOutcome => {
+      this.log.error({ err: error, ups, command: request.command }, `${request.command} failed unexpectedly`);
+      return { status: 'error', error: 'internal-error' };
+    });
     void Promise.race([run, timeout]).then((outcome) => {
       clearTimeout(timer);
       if (this.instcmds.get(ups) !== request) return; // stop() answered it
       this.instcmds.delete(ups);
       this.answer(request, outcome);
     });
+  }
+
+  private runInstcmd(ups: string, command: string): Promise<CommandOutcome> {
+    return this.deps.supervisor.instcmd(ups, command).then(
+      (result): CommandOutcome => {
+        const outcome = instcmdOutcome(result);
+        if (outcome.status === 'error') {
+          this.log.warn(
+            { ups, command, result },
+            `instant command ${command} for ${ups}: ${outcome.error} (${outcome.detail})`,
+          );
+        } else {
+          this.log.info({ ups, command, result }, `instant command ${command} for ${ups}: ${result.outcome}`);
+        }
+        return outcome;
+      },
+      (error: unknown): CommandOutcome => {
+        const detail =
+          error instanceof NutClientError ? error.code : String((error as Error).message ?? error);
+        this.log.warn({ ups, command, detail }, `instant command ${command} for ${ups} failed: ${detail}`);
+        return { status: 'error', error: 'instcmd-failed', detail: detail.slice(0, 200) };
+      },
+    );
+  }
+
+  /** The self-test's own checks and start; its log lines are its own. */
+  private async runSelfTest(ups: string, test: SelfTestType): Promise<CommandOutcome> {
+    const started = await this.deps.selfTest?.startTest(ups, test, 'command');
+    if (!started) return { status: 'error', error: 'internal-error' };
+    if (started.ok) return { status: 'ok' };
+    if (started.error !== 'instcmd-failed' && started.error !== 'instcmd-timeout')
+      this.warn(
+        started.error,
+        { ups, test },
+        `refused self-test for ${ups}: ${started.error} (${started.detail})`,
+      );
+    return { status: 'error', error: started.error, detail: started.detail };
   }
 
   // --- answers ----------------------------------------------------------------------------------------------------

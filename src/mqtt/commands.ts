@@ -13,12 +13,16 @@ import {
   MAX_TRANSACTION_LENGTH,
   RESTART_COMMAND,
   RESTART_UPSD_COMMAND,
+  SELF_TEST_COMMAND,
+  SELF_TEST_TYPES,
+  type SelfTestType,
   type Transaction,
 } from '../api/commands.js';
 import type { InstcmdResult } from '../nut/instcmdSession.js';
 
 export type ParsedCommand =
-  | { ok: true; command: string; transaction?: Transaction }
+  /** `type`: the JSON object's `type`, as it came (the argument of `self-test`; checked by classifyCommand). */
+  | { ok: true; command: string; transaction?: Transaction; type?: unknown }
   | { ok: false; error: CommandErrorCode; transaction?: Transaction };
 
 // fatal: invalid UTF-8 throws instead of turning into U+FFFD, so binary junk is refused rather than guessed at.
@@ -69,7 +73,12 @@ function parseJsonCommand(text: string): ParsedCommand {
   const command = fields.command;
   if (typeof command !== 'string') return { ok: false, error: 'invalid-command-type', ...withTransaction };
   if (!isValidCommandName(command)) return { ok: false, error: 'invalid-command-name', ...withTransaction };
-  return { ok: true, command, ...withTransaction };
+  return {
+    ok: true,
+    command,
+    ...withTransaction,
+    ...(Object.hasOwn(fields, 'type') ? { type: fields.type } : {}),
+  };
 }
 
 // Iterative, so a hostile payload cannot exhaust the stack; stops at the first value past the limit.
@@ -86,25 +95,38 @@ function jsonDepthExceeds(root: unknown, maxDepth: number): boolean {
 
 export type UpsCommandClass =
   | { ok: true; kind: 'restart' }
+  | { ok: true; kind: 'self-test'; test: SelfTestType }
   | { ok: true; kind: 'instcmd'; command: string }
   | {
       ok: false;
       error: Extract<
         CommandErrorCode,
-        'invalid-command-name' | 'unknown-command' | 'instcmd-not-allowed' | 'instcmd-not-supported'
+        | 'invalid-command-name'
+        | 'unknown-command'
+        | 'invalid-argument'
+        | 'instcmd-not-allowed'
+        | 'instcmd-not-supported'
       >;
     };
 
 /**
- * What a command on a UPS's topic asks for. `restart` always means a driver restart (never an instant command
- * of that name). An instant command must be in the agent's allow-list (`allowed`) AND listed by the UPS
+ * What a command on a UPS's topic asks for. `restart` always means a driver restart, `self-test` a battery test of
+ * the kind in `type` (default quick; whether the UPS can run it is the self-test's to say), never instant commands
+ * of those names. An instant command must be in the agent's allow-list (`allowed`) AND listed by the UPS
  * (`listed`, from LIST CMD; empty when unknown, which refuses every instant command).
  */
 export function classifyCommand(
   command: string,
   lists: { allowed: readonly string[]; listed: readonly string[] },
+  args: { type?: unknown } = {},
 ): UpsCommandClass {
   if (command === RESTART_COMMAND) return { ok: true, kind: 'restart' };
+  if (command === SELF_TEST_COMMAND) {
+    const test = args.type ?? 'quick';
+    return SELF_TEST_TYPES.includes(test as SelfTestType)
+      ? { ok: true, kind: 'self-test', test: test as SelfTestType }
+      : { ok: false, error: 'invalid-argument' };
+  }
   if (!isValidCommandName(command)) return { ok: false, error: 'invalid-command-name' };
   const allowed = lists.allowed.includes(command);
   const listed = lists.listed.includes(command);

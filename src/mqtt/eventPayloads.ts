@@ -43,6 +43,41 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
       options: [...p.options],
     }),
   ],
+  outage: (p) => [
+    ups('outage', p, {
+      outages: p.outages,
+      start: isoTime(p.start),
+      start_seen: p.startSeen,
+      end: p.end === null ? null : isoTime(p.end),
+      duration_s: p.end === null ? null : seconds(p.end - p.start),
+      on_battery_s: seconds(p.onBatteryMs),
+      battery_wh: p.wh,
+      complete: p.complete,
+      outages_24h: p.count24h,
+      on_battery_24h_s: seconds(p.onBattery24hMs),
+    }),
+  ],
+  'history-gap': (p) => [
+    ups('history-gap', p, {
+      from: isoTime(p.from),
+      to: isoTime(p.to),
+      duration_s: seconds(p.to - p.from),
+      on_battery_before: p.onBatteryBefore,
+      on_battery_after: p.onBatteryAfter,
+    }),
+  ],
+  'self-test-started': (p) => [ups('self-test-started', p, { test: p.test, origin: p.origin })],
+  'self-test': (p) => [
+    ups('self-test', p, {
+      test: p.test,
+      result: p.result,
+      detail: p.detail,
+      origin: p.origin,
+      started_at: p.startedAt === null ? null : isoTime(p.startedAt),
+      duration_s: p.startedAt === null ? null : seconds(p.at - p.startedAt),
+    }),
+  ],
+  'self-test-deferred': (p) => [ups('self-test-deferred', p, { test: p.test, reason: p.reason })],
   recovering: (p) => [ups('recovering', p, { reason: p.reason, attempt: p.attempt })],
   'force-killed': (p) => [ups('force-killed', p, { child_pid: p.childPid })],
   recovered: (p) => [
@@ -88,6 +123,11 @@ const CONVERTERS: { [K in BusEventName]: Converter<K> } = {
 export function eventPayloads<K extends BusEventName>(event: K, payload: BusEvents[K]): EventJson[] {
   const convert: Converter<K> = CONVERTERS[event];
   return convert(payload);
+}
+
+/** Milliseconds as seconds with one decimal (0 for a bad value: a duration never throws here). */
+export function seconds(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms / 100) / 10 : 0;
 }
 
 export function isoTime(epochMs: number): string | null {

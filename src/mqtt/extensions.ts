@@ -1,10 +1,14 @@
 import { hostname as osHostname } from 'node:os';
+import type { SelfTestType } from '../api/commands.js';
 import { checkUpsName, topicsFor } from '../api/topics.js';
 import type { AgentConfigShape } from '../config/schema.js';
 import { EnergyMeter } from '../energy/energyMeter.js';
 import type { EventBus } from '../events.js';
 import type { Extension } from '../extension.js';
 import type { EpisodeCounts } from '../hints/episodeCounter.js';
+import { HistoryExtension } from '../history/historyExtension.js';
+import { SelfTestExtension } from '../history/selfTestExtension.js';
+import { scheduleRunnable, scheduleSettings } from '../history/selfTestSchedule.js';
 import type { DiscoveryContext } from '../homeassistant/types.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorPort } from '../supervisor/port.js';
@@ -13,6 +17,7 @@ import { CommandListener } from './commandListener.js';
 import { MqttConnection } from './connection.js';
 import { DiscoveryPublisher } from './discoveryPublisher.js';
 import { EventPublisher } from './eventPublisher.js';
+import { HistoryPublisher } from './historyPublisher.js';
 import { InfoPublisher } from './infoPublisher.js';
 import { StatePublisher } from './statePublisher.js';
 import { commandTimeouts, MQTT_TIMINGS, type MqttTimings } from './timings.js';
@@ -81,12 +86,50 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
     ...(deps.episodes ? { episodes: deps.episodes } : {}),
   });
   const events = new EventPublisher({ connection, bus, topics, upsNames, logger });
+  const history = new HistoryExtension({
+    supervisor,
+    bus,
+    logger,
+    upsNames,
+    dataPath: config.supervisor.dataPath,
+    energyKwh: (ups) => {
+      const snapshot = supervisor.snapshot(ups);
+      return (snapshot && energy.reading(ups, snapshot)?.kwh) ?? null;
+    },
+    outageEventWindowMs: timings.outageEventWindowMs,
+  });
+  const schedule = scheduleSettings(config.battery);
+  const selfTests = new SelfTestExtension({
+    supervisor,
+    bus,
+    logger,
+    upsNames,
+    allowedInstcmds: config.mqtt.instcmdAllow,
+    hasCredentials: config.nut.username !== '',
+    schedule,
+    lastSelfTest: (ups) => history.lastSelfTest(ups),
+    checkIntervalMs: timings.selfTestCheckIntervalMs,
+  });
+  const historyState = new HistoryPublisher({
+    connection,
+    supervisor,
+    bus,
+    topics,
+    upsNames,
+    history,
+    selfTests,
+    lifeMonths: config.battery.lifeMonths,
+    minIntervalMs: timings.historyMinIntervalMs,
+    liveIntervalMs: timings.historyLiveIntervalMs,
+    refreshIntervalMs: config.mqtt.stateRefreshInterval,
+  });
   const handler = new CommandHandler({
     ...commandSettings(config),
     supervisor,
     bus,
     topics,
     logger,
+    selfTest: selfTests,
     respond: (topic, response) => events.publish(topic, JSON.stringify(response)),
   });
   const commands = new CommandListener({ connection, topics, handler, logger });
@@ -100,12 +143,28 @@ export function mqttExtensions(deps: MqttExtensionsDeps): {
         ctx: discoveryContext(config, deps.agentVersion),
         statusTopic: config.homeassistant.statusTopic,
         timings,
-        republishState: () => state.republishAll(),
+        republishState: () => {
+          state.republishAll();
+          historyState.republishAll();
+        },
         logger,
       })
     : undefined;
-  // The meter starts first and stops last, so its final total is on disk after the last state was published.
-  const extensions = [energy, connection, info, state, events, ...(discovery ? [discovery] : []), commands];
+  // The meter starts first and stops last, so its final total is on disk after the last state was published. The
+  // history starts after the event publisher (its first events, such as a gap while the agent was down, must get out)
+  // and stops before it (a flapping input's held outages are told at stop).
+  const extensions = [
+    energy,
+    connection,
+    info,
+    state,
+    events,
+    history,
+    selfTests,
+    historyState,
+    ...(discovery ? [discovery] : []),
+    commands,
+  ];
   return { connection, extensions };
 }
 
@@ -126,8 +185,18 @@ function discoveryContext(config: AgentConfigShape, agentVersion: string): Disco
     agentVersion,
     powerFactor: config.homeassistant.powerFactor,
     allowedInstcmds: config.mqtt.instcmdAllow,
+    ...selfTestScheduleOf(config),
+    batteryLifeMonths: config.battery.lifeMonths,
     origin: { name: 'nut-mqtt', sw_version: agentVersion },
   };
+}
+
+/** The scheduled self-test's kind, when the schedule can run (on, its command allowed, NUT credentials set). */
+function selfTestScheduleOf(config: AgentConfigShape): { selfTestSchedule?: SelfTestType } {
+  const schedule = scheduleSettings(config.battery);
+  return scheduleRunnable(schedule, config.mqtt.instcmdAllow, config.nut.username !== '')
+    ? { selfTestSchedule: schedule.type }
+    : {};
 }
 
 /**

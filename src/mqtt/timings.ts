@@ -16,6 +16,14 @@ export interface MqttTimings {
   /** MQTT reconnect backoff. */
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** A UPS's history state is published at most this often (a flapping input does not flood it). */
+  historyMinIntervalMs: number;
+  /** While a UPS is on battery, its live time on battery is republished this often. */
+  historyLiveIntervalMs: number;
+  /** At most one `outage` event per UPS this often; outages that end in between are told together. */
+  outageEventWindowMs: number;
+  /** How often the self-test schedule and running tests' time limits are looked at. */
+  selfTestCheckIntervalMs: number;
 }
 
 export const MQTT_TIMINGS: Readonly<MqttTimings> = {
@@ -31,6 +39,12 @@ export const MQTT_TIMINGS: Readonly<MqttTimings> = {
   scanTimeoutMs: 5000,
   backoffInitialMs: RETRY_BACKOFF.initialMs,
   backoffMaxMs: RETRY_BACKOFF.maxMs,
+  historyMinIntervalMs: 2000,
+  historyLiveIntervalMs: 5000,
+  // A flapping input (a bad transfer switch, brown-outs) can switch every few seconds for hours: one message a minute
+  // tells it, every outage still counted.
+  outageEventWindowMs: 60_000,
+  selfTestCheckIntervalMs: 15_000,
 };
 
 /** Margin for the agent's own work around a restart (spawn, first poll), beyond the configured timeouts. */

@@ -131,6 +131,7 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
     const ups1Topics = [...retained.keys()].filter((t) => t.split('/')[2] === 'nut_ups1').sort();
     expect(ups1Topics).toEqual(
       [
+        'binary_sensor/nut_ups1/battery_attention',
         'binary_sensor/nut_ups1/driver_problem',
         'binary_sensor/nut_ups1/low_battery',
         'binary_sensor/nut_ups1/mains_power',
@@ -143,9 +144,16 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
         'sensor/nut_ups1/energy',
         'sensor/nut_ups1/hang_episodes_24h',
         'sensor/nut_ups1/input_voltage',
+        'sensor/nut_ups1/last_outage_duration',
+        'sensor/nut_ups1/last_outage_end',
+        'sensor/nut_ups1/last_outage_energy',
+        'sensor/nut_ups1/last_outage_start',
         'sensor/nut_ups1/last_restart',
         'sensor/nut_ups1/last_restart_reason',
         'sensor/nut_ups1/load',
+        'sensor/nut_ups1/longest_outage',
+        'sensor/nut_ups1/outages_24h',
+        'sensor/nut_ups1/outages_30d',
         'sensor/nut_ups1/output_voltage',
         'sensor/nut_ups1/power',
         'sensor/nut_ups1/restart_count',
@@ -153,6 +161,9 @@ describe(`MQTT bridge with two CyberPower-like dummy-ups UPSes, ${ON_NUT}`, () =
         'sensor/nut_ups1/stale_episodes_24h',
         'sensor/nut_ups1/status',
         'sensor/nut_ups1/supervisor_state',
+        'sensor/nut_ups1/time_on_battery',
+        'sensor/nut_ups1/time_on_battery_24h',
+        'sensor/nut_ups1/time_on_battery_30d',
       ]
         .map((t) => `${HA}/${t}/config`)
         .sort(),

@@ -9,10 +9,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DiscoveryMessage } from '../../src/homeassistant/types.js';
 import { cyberPowerDev, devText } from '../fixtures/cyberPower.js';
 import { connectDockerEngine, type DockerEngine } from '../fixtures/docker/engine.js';
 import { buildRepoImage } from '../fixtures/docker/repoImage.js';
-import { discoveryProblems } from '../fixtures/haDiscovery.js';
+import { discoveryProblems, HA_TOPIC } from '../fixtures/haDiscovery.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
 import { freePort, processAlive, waitFor } from '../fixtures/proc.js';
@@ -170,7 +171,13 @@ describe.skipIf(!lab.host)('the Home Assistant add-on, run as the Supervisor run
     );
     log(`${configs.length} discovery configs retained`);
     expect(configs.length).toBeGreaterThan(15);
-    expect(configs.flatMap(([topic, text]) => discoveryProblems(topic, JSON.parse(text)))).toEqual([]);
+    // As received: the component from the topic (the validator checks it is one Home Assistant knows).
+    const messages = configs.map(([topic, text]) => {
+      const component = HA_TOPIC.exec(topic)?.groups?.component as DiscoveryMessage['component'];
+      expect(['sensor', 'binary_sensor', 'button'], topic).toContain(component);
+      return { topic, component, payload: JSON.parse(text) as DiscoveryMessage['payload'] };
+    });
+    expect(messages.flatMap((m) => discoveryProblems(m))).toEqual([]);
     const ids = configs.map(([, text]) => (JSON.parse(text) as { unique_id: string }).unique_id);
     expect(new Set(ids).size).toBe(ids.length);
     const topics = configs.map(([topic]) => topic);

@@ -93,8 +93,41 @@ describe('configuration', () => {
       'mqtt.caFile (env MQTT_CA_FILE): /nonexistent/ca.pem cannot be read',
     ],
     [{ MQTT_CERT_FILE: '/etc/hostname' }, 'set both or neither'],
+    [
+      { BATTERY_SELF_TEST_AT: '3am' },
+      'battery.selfTestAt (env BATTERY_SELF_TEST_AT): must be a time of day as HH:MM, e.g. 03:00',
+    ],
+    [{ BATTERY_SELF_TEST_AT: '24:00' }, 'battery.selfTestAt (env BATTERY_SELF_TEST_AT)'],
+    [{ BATTERY_SELF_TEST_TYPE: 'long' }, 'battery.selfTestType (env BATTERY_SELF_TEST_TYPE)'],
+    [{ BATTERY_SELF_TEST_DAYS: '30d' }, 'battery.selfTestDays (env BATTERY_SELF_TEST_DAYS)'],
+    [{ BATTERY_SELF_TEST_MIN_CHARGE: '101' }, 'battery.selfTestMinCharge (env BATTERY_SELF_TEST_MIN_CHARGE)'],
+    [{ BATTERY_LIFE_MONTHS: '-1' }, 'battery.lifeMonths (env BATTERY_LIFE_MONTHS)'],
   ])('rejects %o naming the key', (env, expected) => {
     expect(problems(env)).toContain(expected);
+  });
+
+  it('reads the battery settings: no self-test schedule and a 36-month battery life by default', () => {
+    expect(loadConfig({ env: {} }).config.battery).toEqual({
+      selfTestDays: 0,
+      selfTestAt: '03:00',
+      selfTestType: 'quick',
+      selfTestMinCharge: 90,
+      lifeMonths: 36,
+    });
+    const env = {
+      BATTERY_SELF_TEST_DAYS: '30',
+      BATTERY_SELF_TEST_AT: ' 04:30 ',
+      BATTERY_SELF_TEST_TYPE: 'deep',
+      BATTERY_SELF_TEST_MIN_CHARGE: '80',
+      BATTERY_LIFE_MONTHS: '48',
+    };
+    expect(loadConfig({ env }).config.battery).toEqual({
+      selfTestDays: 30,
+      selfTestAt: '04:30',
+      selfTestType: 'deep',
+      selfTestMinCharge: 80,
+      lifeMonths: 48,
+    });
   });
 
   it('lists every problem at once', () => {

@@ -27,7 +27,7 @@ import {
   type UpsSnapshot,
 } from '../../src/supervisor/types.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
-import { discoveryProblems, HA_ENTITY_ID, HA_TOPIC, HA_UNITS } from '../fixtures/haDiscovery.js';
+import { HA_ENTITY_ID, HA_TOPIC, HA_UNITS } from '../fixtures/haDiscovery.js';
 
 const ctx: DiscoveryContext = {
   baseTopic: 'nut-mqtt',
@@ -79,6 +79,19 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         'homeassistant/sensor/nut-mqtt_cp1500/power/config',
         'homeassistant/sensor/nut-mqtt_cp1500/energy/config',
         'homeassistant/sensor/nut-mqtt_cp1500/status/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/time_on_battery/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_start/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_end/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_duration/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_outage_energy/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/longest_outage/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/outages_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/time_on_battery_24h/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/outages_30d/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/time_on_battery_30d/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/self_test_result/config',
+        'homeassistant/sensor/nut-mqtt_cp1500/last_self_test/config',
+        'homeassistant/binary_sensor/nut-mqtt_cp1500/battery_attention/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/mains_power/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/low_battery/config',
         'homeassistant/binary_sensor/nut-mqtt_cp1500/replace_battery/config',
@@ -307,7 +320,8 @@ describe('buildDiscovery for a CyberPower CP1500PFCLCD', () => {
         expect(payload.command_topic).toBe('nut-mqtt/cp1500/command');
         expect(payload.state_topic).toBeUndefined();
       } else {
-        expect(payload.state_topic).toBe('nut-mqtt/cp1500');
+        // The UPS's state, or for outages, self-tests and battery care its history state.
+        expect(['nut-mqtt/cp1500', 'nut-mqtt/cp1500/history']).toContain(payload.state_topic);
         expect(payload.value_template).toMatch(/^\{[{%].*[}%]\}$/);
       }
       // NUT names contain dots, so they must be read in bracket form, never as value_json.battery.charge.
@@ -335,13 +349,14 @@ describe('sensor units', () => {
   it('every built sensor payload (all variables present) passes the same check, state classes included', () => {
     const sensors = buildDiscovery(kitchenSink(), ctx).filter((m) => m.component === 'sensor');
     // The measurements, the status, five supervisor diagnostics, three episode counts, the USB problem (a USB
-    // driver), power and energy.
-    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 1 + 2);
+    // driver), power and energy, nine outage figures and the last outage's energy, two self-test sensors.
+    expect(sensors.length).toBe(NUMERIC_SENSORS.length + 1 + 5 + 3 + 1 + 2 + 10 + 2);
     for (const { topic, payload } of sensors) {
       const { device_class: deviceClass, unit_of_measurement: unit, state_class: stateClass } = payload;
       if (deviceClass === undefined) {
-        // Plain sensors: the load (%), the text status, the restart counter, the episode counts.
-        expect(['%', undefined], topic).toContain(unit);
+        // Plain sensors: the load (%), the text status, the restart counter, the episode and outage counts, the
+        // last outage's energy (Wh: Home Assistant's energy class is for totals).
+        expect(['%', 'Wh', undefined], topic).toContain(unit);
         continue;
       }
       const allowed = HA_UNITS[deviceClass];
@@ -349,7 +364,7 @@ describe('sensor units', () => {
       if (!allowed) continue;
       if (allowed.units.length === 0) expect(unit, topic).toBeUndefined();
       else expect(allowed.units, `${topic}: unit ${unit}`).toContain(unit);
-      if (stateClass === undefined) expect(['enum', 'timestamp'], topic).toContain(deviceClass);
+      if (stateClass === undefined) expect(['enum', 'timestamp', 'date'], topic).toContain(deviceClass);
       else expect(allowed.stateClasses, `${topic}: state class ${stateClass}`).toContain(stateClass);
       if (deviceClass === 'enum') expect(payload.options?.length, topic).toBeGreaterThan(0);
     }
@@ -741,18 +756,5 @@ describe('discoveryInputKey', () => {
     expect(discoveryInputKey(cp1500({ commands: [...a.commands, 'beeper.toggle'] }))).not.toBe(key);
     expect(discoveryInputKey(cp1500({ description: 'Another name' }))).not.toBe(key);
     expect(discoveryInputKey(cp1500({ vars: { ...a.vars, 'device.serial': 'OTHER' } }))).not.toBe(key);
-  });
-});
-
-describe('the shared discovery validator (test/fixtures/haDiscovery.ts)', () => {
-  it('finds nothing to refuse in any payload the builders make, and does find a bad one', () => {
-    for (const { topic, payload } of buildDiscovery(kitchenSink(), ctx))
-      expect(discoveryProblems(topic, payload), topic).toEqual([]);
-    const [first] = buildDiscovery(cp1500(), ctx);
-    const bad = { ...first?.payload, unit_of_measurement: 'percent', object_id: 'x' };
-    expect(discoveryProblems(first?.topic ?? '', bad)).toHaveLength(2);
-    expect(discoveryProblems('homeassistant/sensor/a b/config', {})).toEqual([
-      'homeassistant/sensor/a b/config: not a discovery topic Home Assistant reads',
-    ]);
   });
 });

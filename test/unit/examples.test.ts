@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { topicsFor } from '../../src/api/topics.js';
+import { eventPayloads } from '../../src/mqtt/eventPayloads.js';
 
 interface FlowNode {
   id: string;
@@ -12,6 +13,7 @@ interface FlowNode {
   payload?: string;
   wires?: string[][];
   rules?: Array<{ v: string }>;
+  func?: string;
 }
 
 const flow = JSON.parse(
@@ -54,6 +56,43 @@ describe('examples/node-red-flow.json', () => {
 
   it('alerts on the event types the agent publishes', () => {
     const rules = flow.find((n) => n.type === 'switch')?.rules?.map((r) => r.v);
-    expect(rules).toEqual(['on-battery', 'low-battery', 'on-line']);
+    expect(rules).toEqual(['on-battery', 'low-battery', 'on-line', 'outage']);
+  });
+
+  it('notifies once per outage from the `outage` event as the agent publishes it', () => {
+    const node = byId.get('nutmqtt_outage');
+    const switchNode = flow.find((n) => n.type === 'switch');
+    expect(switchNode?.wires?.[3]).toEqual(['nutmqtt_outage']);
+    // Node-RED runs a function node's body with `msg` in scope: so does this.
+    const format = new Function('msg', node?.func ?? '') as (msg: { payload: unknown }) => {
+      topic: string;
+      payload: string;
+    };
+    const start = Date.UTC(2026, 11, 4, 17, 41, 58);
+    const outage = (fields: Partial<Parameters<typeof eventPayloads<'outage'>>[1]>) =>
+      eventPayloads('outage', {
+        ups: 'ups',
+        outages: 1,
+        start,
+        startSeen: true,
+        end: start + 372_000,
+        onBatteryMs: 372_000,
+        wh: 12.34,
+        complete: true,
+        count24h: 2,
+        onBattery24hMs: 400_000,
+        at: start + 372_000,
+        ...fields,
+      })[0];
+    expect(format({ payload: outage({}) })).toEqual({
+      topic: 'UPS ups',
+      payload: 'ups: power was out for 6 min, 12.3 Wh from the battery; 2 outage(s) in 24 h',
+    });
+    expect(format({ payload: outage({ outages: 14, onBatteryMs: 31_000, wh: null }) }).payload).toBe(
+      'ups: 14 short outages (the input flaps), 31 s on battery in all',
+    );
+    expect(format({ payload: outage({ end: null, complete: false }) }).payload).toBe(
+      'ups: an outage ended while nut-mqtt was not watching (on battery since 2026-12-04T17:41:58.000Z)',
+    );
   });
 });
