@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { SelfTestType } from './api/commands.js';
 import type { EpisodeKind } from './hints/episodeCounter.js';
+import type { OutageBatch } from './history/outageEvents.js';
 import type { SelfTestOrigin, SelfTestResult } from './history/selfTest.js';
 import type { DeferReason } from './history/selfTestSchedule.js';
 import type { CircuitReason } from './supervisor/recoveryPolicy.js';
@@ -70,19 +71,7 @@ export interface BusEvents {
    * the first one's, `end` the last one's, `onBatteryMs` and `wh` their sums. `complete`: the agent saw all of them
    * whole. `count24h` / `onBattery24hMs`: the UPS's figures over the last 24 h, this one included.
    */
-  outage: {
-    ups: string;
-    outages: number;
-    start: number;
-    startSeen: boolean;
-    end: number | null;
-    onBatteryMs: number;
-    wh: number | null;
-    complete: boolean;
-    count24h: number;
-    onBattery24hMs: number;
-    at: number;
-  };
+  outage: OutageBatch & { ups: string; count24h: number; onBattery24hMs: number; at: number };
   /** The agent did not watch this UPS from `from` to `to` (it was down): nothing of that time is guessed. */
   'history-gap': {
     ups: string;

@@ -55,6 +55,8 @@ interface UpsTests {
   run?: SelfTestRun;
   /** The start command is on its way. */
   starting: boolean;
+  /** The UPS showed a test running while the start command was on its way (the TRACKING wait can outlast that). */
+  runningWhileStarting?: boolean;
   /** ups.test.result as last seen: a change while no test of ours runs is a test the UPS ran on its own. */
   lastResult?: string;
   firstSeenAt?: number;
@@ -130,6 +132,7 @@ export class SelfTestExtension implements Extension {
     const command = SELF_TEST_INSTCMDS[test];
     const baseline = snapshot.vars['ups.test.result'];
     t.starting = true;
+    t.runningWhileStarting = false;
     let result: InstcmdResult | undefined;
     let thrown: string | undefined;
     try {
@@ -142,7 +145,10 @@ export class SelfTestExtension implements Extension {
     const at = this.now();
     if (result?.outcome === 'success' || result?.outcome === 'untracked') {
       if (this.stopped) return { ok: true };
-      t.run = startRun(test, origin, at, baseline);
+      const run = startRun(test, origin, at, baseline);
+      // Seen running before TRACKING answered: the next update may already be the test's end.
+      t.run = t.runningWhileStarting ? { ...run, runningSeen: true } : run;
+      t.runningWhileStarting = false;
       this.log.info({ ups, test, origin, command }, `${ups}: ${test} self-test started (${command})`);
       this.deps.bus.emit('self-test-started', { ups, test, origin, at });
       return { ok: true };
@@ -210,7 +216,10 @@ export class SelfTestExtension implements Extension {
       this.follow(snapshot.name, t, at);
       return;
     }
-    if (t.starting) return;
+    if (t.starting) {
+      if (testRunning(obs)) t.runningWhileStarting = true;
+      return;
+    }
     const own = ownTestResult(previous, obs.result);
     if (own) {
       this.log.info({ ups: snapshot.name, ...own }, `${snapshot.name}: the UPS reports a self-test result`);

@@ -162,9 +162,8 @@ export class UpsSupervisor {
   }
 
   /**
-   * While the UPS is starting, upsd is asked for its status as often as a recovery asks (freshStatus.ts), so the UPS
-   * is `ok` (and available) as soon as upsd serves the driver's first data, not at the next poll up to
-   * POLL_INTERVAL later. The start timeout stays the machine's; this only ends early.
+   * While starting, upsd is asked as often as a recovery asks (freshStatus.ts): the UPS is `ok` as soon as upsd
+   * serves the driver's first data, with all of it (LIST VAR), not at the next poll. The start timeout stays.
    */
   private async awaitFirstData(driver: ManagedProcess): Promise<void> {
     const { client, timings } = this.deps;
@@ -179,9 +178,12 @@ export class UpsSupervisor {
       stopped: () => !starting(),
     });
     if (!result.ok || !starting()) return;
-    this.readings.noteStatus(result.status, 'upsd');
-    // As for a poll: while the driver itself says stale, upsd's answer is not fresh data.
-    if (this.watch.driverStale) return;
+    const sentAt = this.now();
+    const vars = await client.listVar(this.name).catch(() => undefined);
+    if (!starting()) return;
+    if (vars) this.readings.applyPoll(vars, sentAt);
+    else this.readings.noteStatus(result.status, 'upsd');
+    if (this.watch.driverStale) return; // as for a poll: the driver's own stale flag wins
     this.lastFreshAt = this.now();
     this.dispatch({ type: 'fresh' });
   }

@@ -3,10 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HaComponent } from '../../src/homeassistant/types.js';
 import { type AgentUnderTest, startAgent } from '../fixtures/agent.js';
 import { cyberPowerDev } from '../fixtures/cyberPower.js';
-import { discoveryProblems } from '../fixtures/haDiscovery.js';
+import { discoveryProblems, retainedDiscovery } from '../fixtures/haDiscovery.js';
 import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
 import { json, type Received, retainedOn } from '../fixtures/mqttObserver.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
@@ -94,15 +93,9 @@ describe(`outage history on a dummy-ups UPS, ${ON_NUT}`, () => {
       on_battery_24h_s: event.on_battery_s,
       self_test_supported: false,
     });
-    const retained = await retainedOn(broker, [HISTORY, 'homeassistant/#']);
+    const retained = await retainedOn(broker, [HISTORY]);
     expect(JSON.parse(retained.get(HISTORY) ?? '{}')).toMatchObject({ last_outage_end: event.end });
-    const configs = [...retained]
-      .filter(([topic, text]) => topic.startsWith('homeassistant/') && text !== '')
-      .map(([topic, text]) => ({
-        topic,
-        component: topic.split('/')[1] as HaComponent,
-        payload: JSON.parse(text),
-      }));
+    const configs = await retainedDiscovery(broker, ['homeassistant/#']);
     const history = configs.filter((c) => c.payload.state_topic === HISTORY);
     expect(history.map((c) => c.topic.split('/')[3]).sort()).toEqual(
       [
@@ -259,14 +252,7 @@ describe(`battery care on a dummy-ups UPS, ${ON_NUT}`, () => {
     await obs.waitFor('homeassistant/sensor/nut_ups1/battery_replace_by/config', (m) => m.text !== '', {
       timeoutMs: 20_000,
     });
-    const retained = await retainedOn(broker, ['homeassistant/+/nut_ups1/+/config']);
-    const configs = [...retained]
-      .filter(([, text]) => text !== '')
-      .map(([topic, text]) => ({
-        topic,
-        component: topic.split('/')[1] as HaComponent,
-        payload: JSON.parse(text),
-      }));
+    const configs = await retainedDiscovery(broker, ['homeassistant/+/nut_ups1/+/config']);
     expect(configs.map((c) => c.topic.split('/')[3])).toEqual(
       expect.arrayContaining(['battery_age', 'battery_replace_by', 'battery_attention']),
     );

@@ -3,9 +3,8 @@
 // blazer_ser → `T`/`TL` on the serial line; the test followed to its result; battery care; the schedule. A dummy-ups
 // neighbour has no test command and says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HaComponent } from '../../src/homeassistant/types.js';
 import type { AgentUnderTest } from '../fixtures/agent.js';
-import { discoveryProblems } from '../fixtures/haDiscovery.js';
+import { discoveryProblems, retainedDiscovery } from '../fixtures/haDiscovery.js';
 import type { Broker } from '../fixtures/mosquitto.js';
 import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
 import { json, type Observer, retainedOn } from '../fixtures/mqttObserver.js';
@@ -153,14 +152,7 @@ describe(`battery self-tests on blazer_ser (a simulated Q1 UPS), ${ON_NUT}`, () 
   });
 
   it('every entity validates, the self-test ones included', async () => {
-    const retained = await retainedOn(broker, ['homeassistant/#']);
-    const configs = [...retained]
-      .filter(([, text]) => text !== '')
-      .map(([topic, text]) => ({
-        topic,
-        component: topic.split('/')[1] as HaComponent,
-        payload: JSON.parse(text),
-      }));
+    const configs = await retainedDiscovery(broker, ['homeassistant/#']);
     expect(configs.map((c) => c.topic)).toContain('homeassistant/sensor/nut_q1/last_self_test/config');
     expect(configs.flatMap(discoveryProblems)).toEqual([]);
   });

@@ -4,11 +4,11 @@
 // test makes the battery need attention. (NUT's CyberPower HID subdriver maps no NeedReplacement, so these UPSes
 // never report RB: the RB reason is tested on dummy-ups, in outages.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HaComponent } from '../../src/homeassistant/types.js';
-import { discoveryProblems } from '../fixtures/haDiscovery.js';
+import { discoveryProblems, retainedDiscovery } from '../fixtures/haDiscovery.js';
 import type { Broker } from '../fixtures/mosquitto.js';
 import { type MqttAgent, startMqttAgent } from '../fixtures/mqttAgent.js';
-import { json, type Observer, retainedOn } from '../fixtures/mqttObserver.js';
+import { json, type Observer } from '../fixtures/mqttObserver.js';
+import { waitFor } from '../fixtures/nutLab.js';
 import { ON_NUT } from '../fixtures/nutVersion.js';
 import type { SimulatedUsbUps } from '../fixtures/usbSim/usbUps.js';
 
@@ -55,7 +55,14 @@ describe(`battery self-tests on usbhid-ups (a simulated CyberPower USB UPS), ${O
       await obs.waitFor('nut/cp/command/response', undefined, { since, timeoutMs: 30_000 }),
     );
     expect(response).toMatchObject({ status: 'ok', command: 'self-test' });
-    expect(ups.setReports.length).toBeGreaterThan(0);
+    // The driver's SET_REPORT reaches the simulated device's state a poll of the bus later (50 ms).
+    await waitFor(
+      'the SET_REPORT on the device',
+      async () => (ups.setReports.length > 0 ? true : undefined),
+      {
+        timeoutMs: 5000,
+      },
+    );
     const result = json(await eventOf(obs, 'self-test', since));
     expect(result).toMatchObject({ ups: 'cp', test: 'quick', result: 'passed', detail: 'Done and passed' });
     const state = await historyWhere(
@@ -89,14 +96,7 @@ describe(`battery self-tests on usbhid-ups (a simulated CyberPower USB UPS), ${O
       battery_attention_reasons: ['self-test-failed'],
     });
     expect(state.battery_attention_text).toMatch(/^The last self-test failed \(.*: Done and error\)$/);
-    const retained = await retainedOn(broker, ['homeassistant/+/nut_cp/+/config']);
-    const configs = [...retained]
-      .filter(([, text]) => text !== '')
-      .map(([topic, text]) => ({
-        topic,
-        component: topic.split('/')[1] as HaComponent,
-        payload: JSON.parse(text),
-      }));
+    const configs = await retainedDiscovery(broker, ['homeassistant/+/nut_cp/+/config']);
     expect(configs.map((c) => c.topic.split('/')[3])).toEqual(
       expect.arrayContaining(['battery_attention', 'self_test_result', 'instcmd_test_battery_start_quick']),
     );
