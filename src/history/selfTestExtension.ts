@@ -264,6 +264,8 @@ export class SelfTestExtension implements Extension {
     for (const [ups, t] of this.upses) {
       if (t.run && now >= t.run.deadline) this.follow(ups, t, now);
       const snapshot = this.deps.supervisor.snapshot(ups);
+      // Fresh data seen: the data may have stopped changing (no `ups-updated`) before the state became ok.
+      if (snapshot?.supervisor.state === 'ok') t.firstSeenAt ??= now;
       if (snapshot && this.scheduled(snapshot)) this.checkSchedule(ups, t, snapshot, now);
     }
   }

@@ -253,4 +253,17 @@ describe('the self-test schedule', () => {
     expect(ups.sent).toEqual(['test.battery.start.quick']);
     expect(tests.view('ups1').nextAt).not.toBeNull();
   });
+  it('counts the UPS as seen once its state is ok, even when its data stopped changing before that', async () => {
+    // The driver's data came while the supervisor still verified it; the state turned ok later with no new data.
+    const { ups, tests, update, eventsOf } = setup({ schedule: { days: 30, at: at(new Date()) } });
+    ups.vars['ups.status'] = 'OB DISCHRG';
+    ups.state = 'starting';
+    await tests.start();
+    update({});
+    await new Promise((r) => setTimeout(r, 50));
+    expect(eventsOf('self-test-deferred')).toEqual([]);
+    ups.state = 'ok';
+    await waitFor('a deferral (on battery)', () => eventsOf('self-test-deferred')[0], { timeoutMs: 5000 });
+    expect(eventsOf('self-test-deferred')).toMatchObject([{ reason: 'on-battery' }]);
+  });
 });
