@@ -12,7 +12,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DiscoveryMessage } from '../../src/homeassistant/types.js';
 import { cyberPowerDev, devText } from '../fixtures/cyberPower.js';
 import { connectDockerEngine, type DockerEngine } from '../fixtures/docker/engine.js';
-import { buildRepoImage } from '../fixtures/docker/repoImage.js';
+import {
+  buildRepoImage,
+  type ContainerProc,
+  containerProcs,
+  runImage,
+} from '../fixtures/docker/repoImage.js';
 import { discoveryProblems, HA_TOPIC } from '../fixtures/haDiscovery.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe, retainedOn } from '../fixtures/mqttObserver.js';
@@ -37,20 +42,6 @@ describe.skipIf(!lab.host)('the Home Assistant add-on, run as the Supervisor run
   const containers: string[] = [];
   const log = (line: string) => process.stderr.write(`[addon] ${line}\n`);
 
-  interface Proc {
-    pid: number;
-    args: string;
-  }
-  async function top(name: string): Promise<Proc[]> {
-    const r = await engine.docker(['top', name, '-eo', 'pid,args']);
-    return String(r.stdout)
-      .split('\n')
-      .slice(1)
-      .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ pid: Number(m[1]), args: m[2] as string }));
-  }
-
   /** docker run as the Supervisor would for this add-on (see the file's head for what the lab changes). */
   async function runAddon(name: string, supervisorUrl: string): Promise<void> {
     const env = {
@@ -61,22 +52,13 @@ describe.skipIf(!lab.host)('the Home Assistant add-on, run as the Supervisor run
       INIT_LISTEN_PORT: String(await freePort()),
       HTTP_PORT: String(await freePort()),
     };
-    await engine.docker([
-      'run',
-      '--detach',
-      '--name',
+    await runImage(engine, {
       name,
-      '--network',
-      'host',
-      '--health-interval',
-      '2s',
-      '--volume',
-      `${data}:/data`,
-      '--volume',
-      `${config}:/config`,
-      ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
-      IMAGE,
-    ]);
+      image: IMAGE,
+      env,
+      volumes: { [data]: '/data', [config]: '/config' },
+      healthIntervalS: 2,
+    });
     containers.push(name);
   }
 
@@ -192,17 +174,17 @@ describe.skipIf(!lab.host)('the Home Assistant add-on, run as the Supervisor run
 
   it('recovers a hung (SIGSTOPped) driver', async () => {
     const name = containers[0] as string;
-    const driver = (await top(name)).find((p) => /dummy-ups/.test(p.args));
+    const driver = (await containerProcs(engine, name)).find((p) => /dummy-ups/.test(p.args));
     expect(driver).toBeTruthy();
     const since = obs.mark();
-    process.kill((driver as Proc).pid, 'SIGSTOP');
+    process.kill((driver as ContainerProc).pid, 'SIGSTOP');
     const recovered = await obs.waitFor(`${BASE}/ups/event`, (m) => json(m).type === 'recovered', {
       since,
       timeoutMs: 60_000,
     });
     log(`hang recovered: ${JSON.stringify(json(recovered))}`);
     expect(json(recovered)).toMatchObject({ ups: 'ups', reason: 'hung' });
-    expect(processAlive((driver as Proc).pid)).toBe(false);
+    expect(processAlive((driver as ContainerProc).pid)).toBe(false);
   });
 
   it('logs no warning and no secret, and stops cleanly on `docker stop` with the energy store in /data', async () => {

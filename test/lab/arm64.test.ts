@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cyberPowerDev, devText } from '../fixtures/cyberPower.js';
 import { type Aarch64Emulation, aarch64Unavailable, enableAarch64 } from '../fixtures/docker/binfmt.js';
 import { connectDockerEngine, type DockerEngine } from '../fixtures/docker/engine.js';
-import { type BuiltImage, buildRepoImage, imageBytes } from '../fixtures/docker/repoImage.js';
+import {
+  type BuiltImage,
+  buildRepoImage,
+  dummyUpsEnv,
+  imageBytes,
+  runImage,
+} from '../fixtures/docker/repoImage.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe } from '../fixtures/mqttObserver.js';
 import { freePort, processAlive, waitFor } from '../fixtures/proc.js';
@@ -66,33 +72,19 @@ describe.skipIf(!lab.host || unavailable !== undefined)('the arm64 image under q
       volume = await mkdtemp(join(tmpdir(), 'nm-arm64-'));
       await writeFile(join(volume, 'ups.dev'), devText(cyberPowerDev(1)));
       const env = {
-        MQTT_URL: broker.url,
-        INIT_UPS_NAME: 'ups',
-        INIT_UPS_DRIVER: 'dummy-ups',
-        INIT_UPS_PORT: 'ups.dev',
-        INIT_LISTEN_HOST: '127.0.0.1',
-        INIT_LISTEN_PORT: String(await freePort()),
-        HTTP_PORT: String(await freePort()),
+        ...dummyUpsEnv({ mqttUrl: broker.url, upsdPort: await freePort(), httpPort: await freePort() }),
         NUT_PASSWORD: 'lab-arm64-pass',
       };
       container = `nut-mqtt-lab-arm64-${process.pid}`;
       runAt = Date.now();
-      await engine.docker([
-        'run',
-        '--detach',
-        '--platform',
-        'linux/arm64',
-        '--name',
-        container,
-        '--network',
-        'host',
-        '--health-interval',
-        '5s',
-        '--volume',
-        `${volume}:/etc/nut`,
-        ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
-        IMAGE,
-      ]);
+      await runImage(engine, {
+        name: container,
+        image: IMAGE,
+        env,
+        volumes: { [volume]: '/etc/nut' },
+        healthIntervalS: 5,
+        flags: ['--platform', 'linux/arm64'],
+      });
     } catch (error) {
       await emulation?.release();
       throw error;

@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDockerEngine, type DockerEngine } from '../fixtures/docker/engine.js';
-import { type BuiltImage, buildRepoImage, imageBytes } from '../fixtures/docker/repoImage.js';
+import {
+  type BuiltImage,
+  buildRepoImage,
+  type ContainerProc,
+  containerProcs,
+  dummyUpsEnv,
+  imageBytes,
+  runImage,
+} from '../fixtures/docker/repoImage.js';
 import { type Broker, startMosquitto } from '../fixtures/mosquitto.js';
 import { json, type Observer, observe } from '../fixtures/mqttObserver.js';
 import { cyberPowerDev, devText, freePort, processAlive, sleep, waitFor } from '../fixtures/nutLab.js';
@@ -26,11 +34,6 @@ const MONITOR = { username: 'monuser', password: 'lab-monitor-pass' };
 /** How old the health file may get before the HEALTHCHECK calls the agent stuck (the image's default is 30 s). */
 const HEALTH_MAX_AGE_S = 6;
 
-interface Proc {
-  pid: number;
-  args: string;
-}
-
 describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfile', () => {
   let engine: DockerEngine;
   let broker: Broker;
@@ -41,27 +44,13 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
   let built: BuiltImage;
   const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
 
-  async function top(): Promise<Proc[]> {
-    const r = await engine.docker(['top', container, '-eo', 'pid,args']);
-    return String(r.stdout)
-      .split('\n')
-      .slice(1)
-      .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ pid: Number(m[1]), args: m[2] as string }));
-  }
+  const top = () => containerProcs(engine, container);
   const find = async (re: RegExp) => (await top()).find((p) => re.test(p.args));
 
   async function runContainer(name: string): Promise<void> {
     const httpPort = await freePort();
     const env = {
-      MQTT_URL: broker.url,
-      INIT_UPS_NAME: 'ups',
-      INIT_UPS_DRIVER: 'dummy-ups',
-      INIT_UPS_PORT: 'ups.dev',
-      INIT_LISTEN_HOST: '127.0.0.1',
-      INIT_LISTEN_PORT: String(upsdPort),
-      HTTP_PORT: String(httpPort),
+      ...dummyUpsEnv({ mqttUrl: broker.url, upsdPort, httpPort }),
       // The monitor user's password that init-config writes into upsd.users (and upsmon below logs in with).
       NUT_PASSWORD: MONITOR.password,
       LOG_LEVEL: 'info',
@@ -69,24 +58,14 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
       HEALTH_MAX_AGE: String(HEALTH_MAX_AGE_S),
       HEALTH_FILE_INTERVAL: '1000',
     };
-    await engine.docker([
-      'run',
-      '--detach',
-      '--name',
+    await runImage(engine, {
       name,
-      // No bridge on the lab's engine: the container shares the host's loopback (broker, upsd port).
-      '--network',
-      'host',
-      // The image's own HEALTHCHECK command, asked every 2 s instead of 30 s so the test need not wait.
-      '--health-interval',
-      '2s',
-      '--stop-timeout',
-      String(STOP_TIMEOUT_S),
-      '--volume',
-      `${volume}:/etc/nut`,
-      ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
-      IMAGE,
-    ]);
+      image: IMAGE,
+      env,
+      volumes: { [volume]: '/etc/nut' },
+      healthIntervalS: 2,
+      flags: ['--stop-timeout', String(STOP_TIMEOUT_S)],
+    });
     container = name;
   }
 
@@ -207,7 +186,7 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     expect(upsd && driver).toBeTruthy();
     const since = obs.mark();
     // The container shares the host's kernel: its processes are ours to signal by their host pid.
-    process.kill((driver as Proc).pid, 'SIGSTOP');
+    process.kill((driver as ContainerProc).pid, 'SIGSTOP');
     const recovered = await obs.waitFor('nut/ups/event', (m) => json(m).type === 'recovered', {
       since,
       timeoutMs: 60_000,
@@ -216,7 +195,7 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     const after = await find(/dummy-ups/);
     expect(after?.pid).not.toBe(driver?.pid);
     expect((await find(/upsd/))?.pid).toBe(upsd?.pid);
-    expect(processAlive((driver as Proc).pid)).toBe(false);
+    expect(processAlive((driver as ContainerProc).pid)).toBe(false);
   });
 
   it('restarts the driver on `restart` from mosquitto_pub', async () => {
@@ -284,12 +263,12 @@ describe.skipIf(!lab.host)('the Docker image, built from the repository Dockerfi
     expect(agent).toBeTruthy();
     const since = obs.mark();
     const healthIs = (want: string) => async () => ((await health()) === want ? true : undefined);
-    process.kill((agent as Proc).pid, 'SIGSTOP');
+    process.kill((agent as ContainerProc).pid, 'SIGSTOP');
     try {
       // The health file is no longer rewritten: older than HEALTH_MAX_AGE, three checks 2 s apart fail.
       await waitFor('container unhealthy', healthIs('unhealthy'), { timeoutMs: 60_000, intervalMs: 500 });
     } finally {
-      process.kill((agent as Proc).pid, 'SIGCONT');
+      process.kill((agent as ContainerProc).pid, 'SIGCONT');
     }
     await waitFor('container healthy again', healthIs('healthy'), { timeoutMs: 60_000, intervalMs: 500 });
     const log = await engine.docker(['inspect', '-f', '{{json .State.Health.Log}}', container]);
